@@ -11,3 +11,6 @@ def console_script(name:str) -> str:
     found = str(p) if p.exists() else shutil.which(name)
     if not found: pytest.fail(f"console script {name} is not installed: run `pip install -e .`")
     return found
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: minutes of CPU on real data (deselect with -m "not slow")')

@@ -1,0 +1,125 @@
+"""Training behaviour that needs processes: signals, SIGKILL and resume, the command line, DDP with 2 processes."""
+import json, os, signal, socket, subprocess, sys, time
+from pathlib import Path
+import pytest, torch
+from conftest import console_script, SHARED_SAMPLE
+
+# a config small enough for seconds, large enough that a step takes a visible time
+BASE = ['dataset=synthetic', 'synthetic_size=400', 'latent_dim=16', 'base_channels=16', 'batch_size=16',
+        'precision=fp32', 'compile=off', 'channels_last=off', 'use_perceptual=false', 'num_workers=0',
+        'lr=1e-3', 'log_every=1']
+
+def train(tmp, *args, wait=True, env=None):
+    cmd = [console_script('vae_celeba_train'), *args]
+    if wait: return subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=900, env=env)
+    return subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+def weights(path):
+    return torch.load(path, map_location='cpu', weights_only=True)['model']
+
+def steps_logged(out):
+    h = out/'logs'/'history.jsonl'
+    return [json.loads(l) for l in h.read_text().splitlines()] if h.exists() else []
+
+def wait_for(cond, proc, timeout=300):
+    "Wait until `cond()`; fail at once, with its output, if `proc` ends first."
+    t = time.time()
+    while not cond():
+        if proc.poll() is not None: pytest.fail(f"training ended early ({proc.returncode}): {proc.communicate()[1][-2000:]}")
+        if time.time() - t > timeout: raise TimeoutError
+        time.sleep(0.05)
+
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
+def test_signal_saves_and_exits_0(tmp_path, sig):
+    out = tmp_path/'run'
+    p = train(tmp_path, *BASE, f'output_dir={out}', f'cache_dir={tmp_path}/cache', 'epochs=50', wait=False)
+    wait_for(lambda: len(steps_logged(out)) >= 3, p)
+    p.send_signal(sig)
+    stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode == 0, stderr
+    assert 'resume with: vae_celeba_train --resume' in stdout + stderr
+    ck = torch.load(out/'checkpoints'/'last.pt', map_location='cpu', weights_only=True)
+    assert ck['step'] >= 3 and ck['step'] == steps_logged(out)[-1]['step']
+
+def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
+    n = 40
+    common = [*BASE, f'cache_dir={tmp_path}/cache', f'max_steps={n}', 'epochs=5']
+    r = train(tmp_path, *common, f'output_dir={tmp_path}/full')
+    assert r.returncode == 0, r.stderr
+    out = tmp_path/'killed'
+    p = train(tmp_path, *common, f'output_dir={out}', 'checkpoint_every=7', wait=False)
+    wait_for(lambda: (out/'checkpoints'/'last.pt').exists() and len(steps_logged(out)) >= 10, p)
+    p.kill(); p.wait()
+    at = torch.load(out/'checkpoints'/'last.pt', map_location='cpu', weights_only=True)['step']
+    assert 0 < at < n, f"the kill did not land mid-run (checkpoint at step {at})"
+    assert steps_logged(out)[-1]['step'] > at          # steps after the checkpoint were lost with the kill ...
+    r = train(tmp_path, '--resume', str(out/'checkpoints'/'last.pt'))
+    assert r.returncode == 0, r.stderr
+    a, b = weights(tmp_path/'full'/'checkpoints'/'last.pt'), weights(out/'checkpoints'/'last.pt')
+    for k in a: assert torch.equal(a[k], b[k]), f"{k} differs from the uninterrupted run"
+    steps = [row['step'] for row in steps_logged(out) if row['kind'] == 'step']
+    assert steps == sorted(set(steps)), "... and were redone once, not logged twice"
+
+def test_bad_checkpoints(tmp_path):
+    r = train(tmp_path, *BASE, f'output_dir={tmp_path}/run', f'cache_dir={tmp_path}/cache', 'max_steps=2')
+    assert r.returncode == 0, r.stderr
+    last = tmp_path/'run'/'checkpoints'/'last.pt'
+    cut = tmp_path/'cut.pt'; b = last.read_bytes(); cut.write_bytes(b[:len(b) // 3])
+    for args, msg in [(['--resume', str(cut)], 'it is truncated or not a vae_celeba checkpoint'),
+                      (['--resume', str(tmp_path/'run'/'checkpoints'/'nope.pt')], 'checkpoints in'),
+                      (['--resume', str(last), 'latent_dim=32'], "do not fit this model's architecture"),
+                      (['--config', str(tmp_path/'missing.yaml')], 'missing.yaml\' does not exist'),
+                      ([*BASE, 'batch_size=0'], "'batch_size': 0 is not allowed")]:
+        r = train(tmp_path, *args)
+        assert r.returncode != 0 and msg in r.stderr and 'Traceback' not in r.stderr, (args, r.stderr[-500:])
+
+def free_port():
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def test_ddp_two_processes_match_one(tmp_path):
+    "One step on 2 gloo processes (batch 8 each) equals one step of a single process with batch 16."
+    common = [*BASE, f'cache_dir={tmp_path}/cache', 'max_steps=1', 'kl_warmup_epochs=0', 'hflip=true']
+    r = train(tmp_path, *common, 'batch_size=16', f'output_dir={tmp_path}/one')
+    assert r.returncode == 0, r.stderr
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_addr', '127.0.0.1',
+           '--master_port', str(free_port()), '-m', 'vae_celeba.training', *common, 'batch_size=8', f'output_dir={tmp_path}/two']
+    r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    one = torch.load(tmp_path/'one'/'checkpoints'/'last.pt', weights_only=True)
+    two = torch.load(tmp_path/'two'/'checkpoints'/'last.pt', weights_only=True)
+    # the gradients (Adam's first moment after one step is 0.1 * grad) agree up to the order of float sums;
+    # without DDP's averaging they would differ by a factor of 2, with wrong noise or data by far more
+    for i, (s1, s2) in enumerate(zip(one['opt']['state'].values(), two['opt']['state'].values())):
+        g1, g2 = s1['exp_avg'], s2['exp_avg']
+        assert torch.allclose(g1, g2, rtol=1e-3, atol=1e-5 * float(g1.abs().max())), f"param {i}: gradients differ by up to {(g1 - g2).abs().max():.2e}"
+    # and so do the weights (Adam's first step moves each weight by about lr = 1e-3)
+    a, b, init = one['model'], two['model'], one
+    for k in a:
+        assert torch.allclose(a[k], b[k], rtol=0, atol=2e-5), f"{k}: max diff {(a[k] - b[k]).abs().max():.2e}"
+    from vae_celeba.model import VAE
+    from vae_celeba.config import Config
+    torch.manual_seed(0); fresh = VAE(Config.from_dict(init['config'])).state_dict()
+    assert any(not torch.equal(fresh[k], a[k]) for k in a), "the step changed nothing: the comparison would be empty"
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_SAMPLE.is_dir(), reason='the shared CelebA sample is not on this machine')
+def test_real_celeba_few_minutes(tmp_path):
+    "A small model on the real sample for a few minutes: validation loss falls, reconstructions beat the data mean."
+    out = tmp_path/'real'
+    r = train(tmp_path, f'data_dir={SHARED_SAMPLE}', f'cache_dir={tmp_path}/cache', f'output_dir={out}', 'download=false',
+              'use_perceptual=false', 'latent_dim=64', 'base_channels=16', 'batch_size=32', 'lr=1e-3', 'epochs=3',
+              'kl_warmup_epochs=1', 'kl_per_step=true', 'compile=off', 'log_every=50')
+    assert r.returncode == 0, r.stderr[-2000:]
+    ep = [row for row in steps_logged(out) if row['kind'] == 'epoch']
+    assert len(ep) == 3 and ep[-1]['valid']['loss'] < ep[0]['valid']['loss'], [e['valid'] for e in ep]
+    import numpy as np
+    from vae_celeba.training import model_from_checkpoint
+    m, _ = model_from_checkpoint(out/'checkpoints'/'best.pt')
+    folder = next((tmp_path/'cache').iterdir())
+    x = torch.from_numpy(np.load(folder/'test.npy')[:256]).float() / 255
+    train_mean = torch.from_numpy(np.load(folder/'train.npy')[:2000]).float().mean(0) / 255
+    with torch.no_grad(): mse_model = (m.reconstruct(x) - x).square().mean().item()
+    mse_mean = (train_mean - x).square().mean().item()
+    print(f"test MSE per pixel: model {mse_model:.4f}, data mean {mse_mean:.4f}; valid loss by epoch {[round(e['valid']['loss'], 1) for e in ep]}")
+    assert mse_model < 0.7 * mse_mean
