@@ -27,6 +27,11 @@ def main():
         d = json.loads(nb.read_text())
         errs = [c for c in d['cells'] for o in c.get('outputs', []) if o.get('output_type') == 'error']
         if errs: problems.append(f"{nb.name}: {len(errs)} cell(s) with a stored error output")
+        import re
+        for c in d['cells']:
+            if c['cell_type'] != 'markdown': continue
+            for ref in re.findall(r'!\[[^\]]*\]\(([^)\s]+)\)', ''.join(c['source'])):
+                if '://' not in ref and not (Path(cache)/ref).exists(): problems.append(f"{nb.name}: image {ref} does not exist")
         first = ''.join(d['cells'][0]['source']) if d['cells'] else ''
         if 'title:' not in first and not first.lstrip().startswith('# '):
             problems.append(f"{nb.name}: no title")

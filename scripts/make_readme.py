@@ -14,6 +14,7 @@ def render() -> str:
     nb = nbformat.read(ROOT/'nbs'/'index.ipynb', as_version=4)
     nb.metadata['language_info'] = {'name': 'python'} # nbdev_clean drops it; it names the code blocks
     body, _ = MarkdownExporter().from_notebook_node(nb)
+    body = body.replace('](images/', '](nbs/images/')       # images live beside the notebooks; README.md is one level up
     return HEADER + body.strip() + '\n'
 
 if __name__ == '__main__':
