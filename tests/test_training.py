@@ -123,3 +123,14 @@ def test_real_celeba_few_minutes(tmp_path):
     mse_mean = (train_mean - x).square().mean().item()
     print(f"test MSE per pixel: model {mse_model:.4f}, data mean {mse_mean:.4f}; valid loss by epoch {[round(e['valid']['loss'], 1) for e in ep]}")
     assert mse_model < 0.7 * mse_mean
+    # and the evaluation of that checkpoint: every figure, and metrics.json (figures stay in tmp: CelebA may not be redistributed)
+    r = subprocess.run([console_script('vae_celeba_evaluate'), str(out/'checkpoints'/'best.pt'), '--output-dir', str(tmp_path/'eval'),
+                        '--bpd-images', '64', '--fid-images', '200'], cwd=tmp_path, capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stderr[-2000:]
+    print(r.stdout)
+    m = json.loads((tmp_path/'eval'/'metrics.json').read_text())
+    assert m['n_test_images'] > 500 and m['bpd_iwae'] <= m['bpd_negative_elbo'] < 8 and m['active_units'] > 0
+    assert {Path(f).name for f in m['figures']} >= {'reconstructions.png', 'temperature_grid.png', 'interpolations.png', 'samples.png',
+                                                   'attributes.png', 'kl_per_dim.png', 'loss_curves.png'}
+    keep = os.environ.get('VAE_CELEBA_KEEP_REAL_EVAL')          # a local folder to look at the figures (never committed)
+    if keep: import shutil; shutil.copytree(tmp_path/'eval', keep, dirs_exist_ok=True)
