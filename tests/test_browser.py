@@ -86,6 +86,9 @@ def test_sliders_change_the_image(jupyterlab):
             page = browser.new_page(viewport={'width': 1280, 'height': 1400})
             page.goto(f'{url}/lab/tree/explore.ipynb?token={token}')
             page.wait_for_selector('.jp-Notebook .jp-CodeCell', timeout=120_000)
+            # a fresh JupyterLab may ask which kernel to start: take the one the notebook names (its default)
+            try: page.locator('.jp-Dialog button.jp-mod-accept').click(timeout=20_000)
+            except Exception: pass                                         # no dialog: the kernel starts by itself
             page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"], .jp-Toolbar-kernelStatus', timeout=120_000)
             page.click('.lm-MenuBar-itemLabel:text-is("Run")')
             page.click('li[data-command="notebook:run-all-cells"], li[data-command="runmenu:run-all"]')
