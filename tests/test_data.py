@@ -45,7 +45,7 @@ def test_kill_during_prepare(tmp_path):
         prepare(Config(dataset='celeba', data_dir=str(data), cache_dir=str(cache), num_workers=0, download=False), quiet=True)
     assert cache_state(folder) == 'complete'
     assert sum(json.loads((folder/'manifest.json').read_text())['counts'].values()) == 400
-    assert not list(folder.glob('.*tmp*')) or True   # leftovers of killed runs are overwritten, never read
+    assert sorted(p.name for p in folder.glob('.*')) == [], "temporary files of the killed runs were left behind"
 
 def run(args, cwd, env=None):
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
