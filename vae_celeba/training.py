@@ -169,6 +169,7 @@ class Trainer:
         self.total_steps = cfg.max_steps or cfg.epochs * self.steps_per_epoch
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: lr_factor(s, self.total_steps, cfg.warmup_steps, cfg.lr_schedule))
         self.step = self.epoch = self.batch_in_epoch = self.skipped = self.bad_in_row = 0
+        self.epoch_sums = {}   # this epoch's summed loss terms so far (kept in checkpoints: a resumed epoch's means count every step)
         self.best = math.inf
         self.out = Path(cfg.output_dir)
         self.stop_requested, self.verbose = False, rank == 0
@@ -238,7 +239,7 @@ def state_dict(self:Trainer) -> dict:
     return dict(model=self.model.state_dict(), crit=self.crit.state_dict(), opt=self.opt.state_dict(),
                 sched=self.sched.state_dict(), scaler=self.scaler.state_dict(), config=asdict(self.cfg),
                 step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch, best=self.best,
-                skipped=self.skipped, rng=rng_state())
+                skipped=self.skipped, epoch_sums=dict(self.epoch_sums), rng=rng_state())
 
 @patch
 def load_state_dict(self:Trainer, ck:dict, path='checkpoint'):
@@ -248,6 +249,7 @@ def load_state_dict(self:Trainer, ck:dict, path='checkpoint'):
     self.sched.load_state_dict(ck['sched']); self.scaler.load_state_dict(ck['scaler'])
     self.step, self.epoch, self.batch_in_epoch = ck['step'], ck['epoch'], ck['batch_in_epoch']
     self.best, self.skipped = ck['best'], ck['skipped']
+    self.epoch_sums = dict(ck.get('epoch_sums', {}))   # absent in checkpoints of versions before it was kept
     set_rng_state(ck['rng'])
 
 # %% ../nbs/03_training.ipynb #85814153
@@ -331,7 +333,7 @@ def _epoch_end(self:Trainer, train_means:dict):
     names = ['last.pt', f'checkpoint_epoch_{self.epoch}.pt']
     if val['loss'] < self.best: self.best = val['loss']; names.append('best.pt')
     self.save(*names)
-    self.log(f"epoch {self.epoch}: train loss {train_means['loss']:.1f}, valid loss {val['loss']:.1f} "
+    self.log(f"epoch {self.epoch}: train loss {train_means.get('loss', math.nan):.1f}, valid loss {val['loss']:.1f} "
              f"(recon {val['recon']:.1f}, KL {val['kl']:.1f}), active units {val['active_units']}/{self.cfg.latent_dim}")
     if val['active_units'] < 0.1 * self.cfg.latent_dim:
         self.log(f"posterior collapse: only {val['active_units']} of {self.cfg.latent_dim} latent units are active; "
@@ -383,13 +385,14 @@ def fit(self:Trainer,
     try:
         while self.epoch < cfg.epochs:
             train = self.loaders['train']; train.set_epoch(self.epoch, self.batch_in_epoch)
-            sums, n, t0, imgs = {}, 0, time.perf_counter(), 0
+            t0, imgs, sums = time.perf_counter(), 0, self.epoch_sums
             bar = tqdm(total=self.steps_per_epoch, initial=self.batch_in_epoch, desc=f'epoch {self.epoch + 1}/{cfg.epochs}',
                        unit='step', disable=True if self.rank else progress_disabled(), dynamic_ncols=True)
             for xb in train:
                 r = self.train_step(xb); bar.update(1); imgs += len(xb) * self.world
-                for k in ('loss', 'recon', 'kl', 'perceptual'): sums[k] = sums.get(k, 0.0) + r[k]
-                n += 1
+                if not r['skipped']:   # a skipped (non-finite) step is counted in `skipped`, not averaged
+                    for k in ('loss', 'recon', 'kl', 'perceptual'): sums[k] = sums.get(k, 0.0) + r[k]
+                    sums['steps'] = sums.get('steps', 0) + 1
                 if self.step % cfg.log_every == 0 or r['skipped']:
                     ips = imgs / (time.perf_counter() - t0)
                     self.record(dict(kind='step', step=self.step, epoch=self.epoch, **r, images_per_s=ips))
@@ -401,7 +404,9 @@ def fit(self:Trainer,
                     return self._summary('stopped')
                 if cfg.max_steps and self.step >= cfg.max_steps: break
             bar.close()
-            if self.batch_in_epoch >= self.steps_per_epoch: self._epoch_end({k: v / max(n, 1) for k, v in sums.items()})
+            if self.batch_in_epoch >= self.steps_per_epoch:
+                means = {k: v / max(sums.get('steps', 0), 1) for k, v in sums.items() if k != 'steps'}
+                self.epoch_sums = {}; self._epoch_end(means)
             if cfg.max_steps and self.step >= cfg.max_steps:
                 self.save('last.pt'); return self._summary('max_steps')
         return self._summary('done')
