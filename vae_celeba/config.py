@@ -14,12 +14,14 @@ from typing import Literal, Any
 
 from fastcore.basics import patch
 from fastcore.script import anno_parser
+from fastcore.docments import docments
 
 import torch
 import yaml
 
 # %% auto #0
-__all__ = ['ConfigError', 'Config', 'parse_overrides', 'load_config', 'resolve_device', 'dashed_to_underscored', 'run_cli']
+__all__ = ['ConfigError', 'Config', 'parse_overrides', 'load_config', 'resolve_device', 'dashed_to_underscored',
+           'config_keys_help', 'run_cli']
 
 # %% ../nbs/00a_config.ipynb #ea7fa8e4
 class ConfigError(ValueError):
@@ -187,13 +189,30 @@ def dashed_to_underscored(argv:list[str]) -> list[str]:
         return '--' + k.replace('-', '_') + eq + v
     return [fix(a) for a in argv]
 
+def config_keys_help(width:int=100) -> str:
+    "Every `Config` key with its default, allowed values and meaning (its docment): `--help`'s list of `key=value` settings."
+    import textwrap
+    docs, hints = docments(Config, full=True), typing.get_type_hints(Config)
+    lines = ["settings (in the --config YAML file, or as key=value after it); defaults are the real CelebA run:"]
+    for f in fields(Config):
+        tp = hints[f.name]
+        kind = ' | '.join(map(str, typing.get_args(tp))) if typing.get_origin(tp) is Literal else tp.__name__
+        head = f"  {f.name}={f.default if f.default != '' else repr('')}  ({kind}) "
+        doc = docs[f.name]['docment']   # None where the source cannot be read
+        lines += textwrap.wrap(doc, width, initial_indent=head, subsequent_indent=' ' * 6) if doc else [head.rstrip()]
+    return '\n'.join(lines)
+
 def run_cli(
     func, # a function with docments and `fastcore.script.Param` annotations
     argv:list[str]|None=None, # the arguments; default `sys.argv[1:]`
+    prog:str|None=None, # the command's name in `--help` (default: the function's)
+    epilog:str|None=None, # text after the options in `--help`, kept as written
 ):
     "Parse `argv` with `fastcore.script.anno_parser(func)` and call `func` with the result."
-    import sys
+    import sys, argparse
     func = getattr(func, '__wrapped__', func)
-    args = vars(anno_parser(func, prog=func.__name__).parse_args(dashed_to_underscored(sys.argv[1:] if argv is None else argv)))
+    parser = anno_parser(func, prog=prog or func.__name__)
+    if epilog: parser.epilog, parser.formatter_class = epilog, argparse.RawDescriptionHelpFormatter
+    args = vars(parser.parse_args(dashed_to_underscored(sys.argv[1:] if argv is None else argv)))
     args.pop('pdb', None); args.pop('xtra', None)
     return func(**args)

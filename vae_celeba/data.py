@@ -26,7 +26,7 @@ from PIL import Image
 from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler
 from tqdm.auto import tqdm
 
-from .config import Config, ConfigError, load_config, run_cli
+from .config import Config, ConfigError, load_config, run_cli, config_keys_help
 from .synthetic import draw_face, face_attributes, face_params, synthetic_faces, ATTRIBUTES
 
 # %% auto #0
@@ -475,4 +475,4 @@ def prepare_cli(
 
 def prepare_main():
     "Entry point of `vae_celeba_prepare`."
-    run_cli(prepare_cli)
+    run_cli(prepare_cli, prog='vae_celeba_prepare', epilog=config_keys_help())

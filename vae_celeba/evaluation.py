@@ -278,7 +278,7 @@ def evaluate_cli(
 
 def evaluate_main():
     "Entry point of `vae_celeba_evaluate`."
-    run_cli(evaluate_cli)
+    run_cli(evaluate_cli, prog='vae_celeba_evaluate')
 
 # %% ../nbs/04_evaluation.ipynb #380f72b1
 def _png(images:torch.Tensor, ncol:int) -> bytes:

@@ -15,7 +15,7 @@ from fastcore.script import Param
 from torch.utils.flop_counter import FlopCounterMode
 
 from .blocks import ConvNormAct, ResidualBottleneck, Downsample, Upsample
-from .config import Config, load_config, run_cli
+from .config import Config, load_config, run_cli, config_keys_help
 
 # %% auto #0
 __all__ = ['stage_channels', 'Encoder', 'Decoder', 'reparameterize', 'VAEOutput', 'VAE', 'model_stats', 'train_step_speed',
@@ -203,4 +203,4 @@ def summary_cli(
 # %% ../nbs/01_encoder_decoder.ipynb #6ca9b228
 def summary_main():
     "Entry point of `vae_celeba_summary`."
-    run_cli(summary_cli)
+    run_cli(summary_cli, prog='vae_celeba_summary', epilog=config_keys_help())

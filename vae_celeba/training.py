@@ -26,7 +26,7 @@ from fastcore.script import Param
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm.auto import tqdm
 
-from .config import Config, ConfigError, load_config, parse_overrides, resolve_device, run_cli
+from .config import Config, ConfigError, load_config, parse_overrides, resolve_device, run_cli, config_keys_help
 from .data import DataError, make_loaders, progress_disabled, to_float
 from .losses import PerceptualWeightsError, VAELoss, gaussian_kl, kl_beta
 from .metrics import active_units
@@ -450,7 +450,7 @@ def train_cli(
 
 def train_main():
     "Entry point of `vae_celeba_train` (and of `python -m vae_celeba.training` under torchrun)."
-    run_cli(train_cli)
+    run_cli(train_cli, prog='vae_celeba_train', epilog=config_keys_help())
 
 # %% ../nbs/03_training.ipynb #f071f37c
 #| eval: false
