@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import random
+import shutil
 import signal
 import time
 from dataclasses import asdict
@@ -93,12 +94,20 @@ def set_rng_state(s:dict):
 
 # %% ../nbs/03_training.ipynb #173de1a6
 def save_checkpoint(path:str|Path, state:dict):
-    "Write `state` to `path` atomically: a temporary file, fsync, then rename."
+    "Write `state` to `path` atomically: a temporary file, fsync, then rename; a failed write leaves the old file as it was."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.tmp')
-    with open(tmp, 'wb') as f:
-        torch.save(state, f); f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, 'wb') as f:
+            torch.save(state, f); f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:   # a full disk, a file-size limit or a lost mount: torch.save reports some as RuntimeError
+        tmp.unlink(missing_ok=True)
+        free = shutil.disk_usage(path.parent).free / 2**20
+        raise TrainingError(f"could not write the checkpoint {path} ({type(e).__name__}: {str(e)[:160]}); "
+                            f"{'the previous ' + path.name + ' is unchanged' if path.exists() else 'no earlier file of that name existed'}. "
+                            f"{free:,.0f} MiB are free in {path.parent}: free some space (or fix its permissions), "
+                            f"then resume from the last checkpoint that was written") from None
 
 CHECKPOINT_KEYS = ('model', 'config', 'step', 'epoch')
 
