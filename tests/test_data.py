@@ -73,3 +73,33 @@ def test_prepare_real_sample_cli(tmp_path):
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path/'c'/'celeba-64'/'manifest.json').read_text())
     assert sum(m['counts'].values()) == 8002 and m['skipped'] == 0 and m['source']['layout'] == 'official'
+
+WRITE_SPLIT = """
+import sys
+import numpy as np
+from pathlib import Path
+from vae_celeba.data import _write_split
+rows = ((f'x{i}', np.full((3, 64, 64), i % 256, np.uint8), None, None) for i in range(200))
+try: _write_split(Path(sys.argv[1]), 'train', 200, 64, rows)
+except OSError as e: print('OSError', e.errno); raise SystemExit(3)
+print('written')
+"""
+
+@pytest.fixture
+def small_disk(tmp_path):
+    "A 1 MB tmpfs: a real file system that fills up. Skipped where this process may not mount one."
+    mnt = tmp_path/'disk'; mnt.mkdir()
+    if os.geteuid() != 0: pytest.skip("mounting a tmpfs needs root")
+    r = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', str(mnt)], capture_output=True, text=True)
+    if r.returncode: pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try: yield mnt
+    finally: subprocess.run(['umount', str(mnt)], check=True)
+
+def test_full_disk(small_disk):
+    "A cache larger than the disk is refused before any work; an array that fills the disk is an error, not a SIGBUS."
+    r = subprocess.run([console_script('vae_celeba_prepare'), 'dataset=synthetic', 'synthetic_size=200', f'cache_dir={small_disk}'],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and 'the cache needs 2 MiB' in r.stderr and 'MiB are free' in r.stderr, r.stderr
+    folder = small_disk/'x'; folder.mkdir()     # write past the free space directly (what a disk filling up meanwhile does)
+    r = subprocess.run([sys.executable, '-c', WRITE_SPLIT, str(folder)], capture_output=True, text=True)
+    assert r.returncode == 3 and 'OSError 28' in r.stdout, (r.returncode, r.stdout, r.stderr[-500:])   # 28: ENOSPC; -7 would be SIGBUS

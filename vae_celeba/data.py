@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import itertools
@@ -233,6 +234,14 @@ def _fsync_replace(tmp:Path, dst:Path):
     with open(tmp, 'rb+') as f: os.fsync(f.fileno())
     os.replace(tmp, dst)
 
+def _reserve(path:Path):
+    "Allocate the blocks of a new (sparse) array file now: a full disk then fails here with an error, not later with a SIGBUS."
+    with open(path, 'rb+') as f:
+        try: os.posix_fallocate(f.fileno(), 0, os.fstat(f.fileno()).st_size)
+        except OSError as e:
+            if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT): raise
+            # other errors (a file system without fallocate): carry on; `prepare` checked the free space
+
 def _atomic_write_text(path:Path, text:str):
     tmp = path.with_name(f'.{path.name}.tmp')
     tmp.write_text(text); _fsync_replace(tmp, path)
@@ -241,7 +250,7 @@ def _shrink(tmp:Path, k:int) -> Path:
     "A copy of the .npy array `tmp` with only its first `k` rows (when some images were skipped)."
     full = np.load(tmp, mmap_mode='r')
     out_path = tmp.with_name(tmp.name + '.k.npy')
-    out = np.lib.format.open_memmap(out_path, mode='w+', dtype=np.uint8, shape=(k, *full.shape[1:]))
+    out = np.lib.format.open_memmap(out_path, mode='w+', dtype=np.uint8, shape=(k, *full.shape[1:])); _reserve(out_path)
     for s in range(0, k, 8192): out[s:s + 8192] = full[s:min(k, s + 8192)]
     out.flush(); del out, full; tmp.unlink()
     return out_path
@@ -250,7 +259,7 @@ def _shrink(tmp:Path, k:int) -> Path:
 def _write_split(folder:Path, split:str, n:int, size:int, rows, n_attr:int=0) -> tuple[list[str], list[dict]]:
     "Write `<split>.npy` (and `<split>_attr.npy`) from `rows` of (name, image|None, attrs, error); returns kept names and skips."
     tmp = folder/f'.{split}.tmp.npy'
-    arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(n, 3, size, size))
+    arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(n, 3, size, size)); _reserve(tmp)
     attrs = np.zeros((n, n_attr), np.int8)
     kept, skipped = [], []
     for name, x, a, err in rows:
@@ -341,16 +350,27 @@ def prepare(
     if not force and _matches(folder, expected): return folder
     for note in notes: warnings.warn(note)
     folder.mkdir(parents=True, exist_ok=True)
+    need, free = sum(map(len, jobs.values())) * 3 * cfg.image_size ** 2, shutil.disk_usage(folder).free
+    if free < need: raise DataError(_no_space(folder, need, free))
     (folder/'manifest.json').unlink(missing_ok=True)             # from here on, no cache until the new manifest lands
     counts, skipped = {}, [dict(file=m, error='named in the split file, but not found') for m in missing]
-    for s in SPLITS:
-        kept, sk = _write_split(folder, s, len(jobs[s]), cfg.image_size, _rows(jobs[s], cfg.num_workers, f'prepare {s}'), len(attr_names))
-        counts[s] = len(kept); skipped += sk
+    try:
+        for s in SPLITS:
+            kept, sk = _write_split(folder, s, len(jobs[s]), cfg.image_size, _rows(jobs[s], cfg.num_workers, f'prepare {s}'), len(attr_names))
+            counts[s] = len(kept); skipped += sk
+    except OSError as e:                                         # the disk filled up meanwhile (or a size limit): no half cache
+        for t in folder.glob('.*.tmp*'): t.unlink(missing_ok=True)
+        raise DataError(_no_space(folder, need, shutil.disk_usage(folder).free, e)) from None
     if counts['train'] == 0: raise DataError(f"no training image could be read from {cfg.data_dir}: see the errors in {folder/'skipped.json'}")
     manifest = dict(expected, counts=counts, split_rule=rule, attributes=list(attr_names), skipped=len(skipped), skipped_files=skipped[:1000])
     _atomic_write_text(folder/'manifest.json', json.dumps(manifest, indent=1))
     if not quiet: _report(folder, counts, skipped, rule)
     return folder
+
+def _no_space(folder:Path, need:int, free:int, err:OSError|None=None) -> str:
+    why = f" ({err.strerror or err})" if err else ""
+    return (f"the cache needs {need / 2**20:,.0f} MiB in {folder}, and {free / 2**20:,.0f} MiB are free{why}: free some space "
+            f"there, or put the cache on a larger disk with cache_dir=/other/folder (vae_celeba_prepare --cache-dir /other/folder)")
 
 def _report(folder, counts, skipped, rule):
     print(f"cache ready in {folder}: " + ', '.join(f'{s} {c:,}' for s, c in counts.items()) + f" images (split: {rule})")
