@@ -390,8 +390,8 @@ def fit(self:Trainer,
         resume:str|Path|None=None): # a checkpoint to continue from
     "Train to the end of `cfg.epochs` (or `cfg.max_steps`); returns a summary dict."
     cfg = self.cfg
-    self._begin(resume)
     try:
+        self._begin(resume)
         while self.epoch < cfg.epochs:
             train = self.loaders['train']; train.set_epoch(self.epoch, self.batch_in_epoch)
             t0, imgs, sums = time.perf_counter(), 0, self.epoch_sums
@@ -419,6 +419,9 @@ def fit(self:Trainer,
             if cfg.max_steps and self.step >= cfg.max_steps:
                 self.save('last.pt'); return self._summary('max_steps')
         return self._summary('done')
+    except OSError as e:   # a full disk or a lost mount while writing logs or plots (checkpoints have their own message)
+        raise TrainingError(f"a file operation failed: {e}; {shutil.disk_usage(self.out if self.out.exists() else '.').free / 2**20:,.0f} MiB "
+                            f"are free for {self.out}. Fix that, then resume: vae_celeba_train --resume {self.out/'checkpoints'/'last.pt'}") from None
     finally:
         for sig, h in getattr(self, '_old', {}).items(): signal.signal(sig, h)
 
