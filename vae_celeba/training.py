@@ -167,7 +167,10 @@ class Trainer:
         self.channels_last = resolve_switch(cfg.channels_last, self.device, 'channels_last')
         if self.channels_last: self.model.to(memory_format=torch.channels_last)
         self.net = DDP(self.model) if world_size > 1 else self.model
-        if resolve_switch(cfg.compile, self.device, 'compile'): self.net = torch.compile(self.net)
+        if resolve_switch(cfg.compile, self.device, 'compile'):
+            if self.device.type == 'cpu':   # Inductor's C++ build warns that CUDA is missing, which is expected here
+                logging.getLogger('torch.utils.cpp_extension').setLevel(logging.ERROR)
+            self.net = torch.compile(self.net)
         self.params = [p for p in [*self.model.parameters(), *self.crit.parameters()] if p.requires_grad]
         self.opt = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=cfg.weight_decay,   # fused: one kernel, 4.5x faster here
                                      fused=self.device.type in ('cpu', 'cuda'))
@@ -455,7 +458,8 @@ def train_cli(
         rank, world, dev = init_distributed()
         tr = Trainer(cfg, rank, world, device=dev)
         s = tr.fit(resume)
-        if rank == 0: print(f"{s['status']}: step {s['step']}, epoch {s['epoch']}, best valid loss {s['best_valid_loss']:.2f}; outputs in {s['output_dir']}")
+        best = f"best valid loss {s['best_valid_loss']:.2f}" if math.isfinite(s['best_valid_loss']) else "no epoch finished, so no validation yet"
+        if rank == 0: print(f"{s['status']}: step {s['step']}, epoch {s['epoch']}, {best}; outputs in {s['output_dir']}")
     except (ConfigError, DataError, TrainingError, PerceptualWeightsError) as e: raise SystemExit(f"error: {e}")
     finally:
         if dist.is_initialized(): dist.destroy_process_group()
