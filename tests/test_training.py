@@ -76,6 +76,23 @@ def test_bad_checkpoints(tmp_path):
 def free_port():
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
+@pytest.mark.parametrize('mode', ['auto', 'on'])
+def test_broken_compiler(tmp_path, mode):
+    "A machine whose C++ compiler does not work: compile=auto trains without compiling, compile=on stops with advice."
+    import shutil
+    if mode == 'auto' and not any(shutil.which(c) for c in ('cc', 'gcc', 'clang', 'g++')):
+        pytest.skip("no C++ compiler on PATH: compile=auto does not try to compile here")
+    env = dict(os.environ, CXX='/bin/false', TORCHINDUCTOR_CACHE_DIR=str(tmp_path/'inductor'))   # no cached kernels to fall back on
+    r = subprocess.run([console_script('vae_celeba_train'), 'dataset=synthetic', 'synthetic_size=100', 'base_channels=8', 'latent_dim=16',
+                        'batch_size=16', 'max_steps=2', 'use_perceptual=false', f'compile={mode}', 'device=cpu',
+                        f'output_dir={tmp_path/"out"}', f'cache_dir={tmp_path/"cache"}'], env=env, capture_output=True, text=True, timeout=600)
+    if mode == 'auto':
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert 'torch.compile failed on this machine' in r.stdout + r.stderr and 'max_steps: step 2' in r.stdout
+    else:
+        assert r.returncode == 1 and 'error: torch.compile failed on this machine' in r.stderr and 'compile=off' in r.stderr, r.stderr[-2000:]
+        assert 'Traceback' not in r.stderr
+
 def test_ddp_two_processes_match_one(tmp_path):
     "One step on 2 gloo processes (batch 8 each) equals one step of a single process with batch 16."
     common = [*BASE, f'cache_dir={tmp_path}/cache', 'max_steps=1', 'kl_warmup_epochs=0', 'hflip=true']

@@ -71,7 +71,7 @@ class Config:
     device:str = 'auto' # 'auto' (CUDA if present, else CPU), 'cpu', 'cuda' or 'cuda:N'
     precision:Literal['bf16', 'fp32', 'fp16'] = 'bf16' # autocast dtype of forward and backward passes
     channels_last:Literal['auto', 'on', 'off'] = 'auto' # NHWC memory layout; auto: on where it is faster (measured)
-    compile:Literal['auto', 'on', 'off'] = 'auto' # torch.compile the model; auto: on (CUDA, or a CPU with a C++ compiler)
+    compile:Literal['auto', 'on', 'off'] = 'auto' # torch.compile the model; auto: on (CUDA, or a CPU with a C++ compiler), off again if it fails
     seed:int = 0 # seed of every random number generator
     output_dir:str = 'outputs' # checkpoints, logs and plots go below this folder
     log_every:int = 20 # steps between history rows (and progress-bar updates)

@@ -195,11 +195,9 @@ def train_step(self:Trainer, xb:torch.Tensor) -> dict:
     if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
     eps = latent_noise(cfg.seed, self.step, len(xb) * self.world, cfg.latent_dim, self.rank, self.world).to(dev)
     beta = kl_beta(cfg, self.epoch, self.batch_in_epoch, self.steps_per_epoch)
-    with torch.autocast(dev.type, dtype=self.dtype, enabled=self.dtype is not None):
-        x_hat, mu, logvar = self.net(x, eps)
-        terms = self.crit(x, x_hat, mu, logvar, beta)
-    self.opt.zero_grad(set_to_none=True)
-    self.scaler.scale(terms['loss']).backward()
+    try: terms = self._loss_and_grads(x, eps, beta)
+    except torch._dynamo.exc.BackendCompilerFailed as e:   # nothing was stepped yet: go on without compile, or stop with advice
+        self._compile_failed(e); terms = self._loss_and_grads(x, eps, beta)
     self.scaler.unscale_(self.opt)
     gnorm = torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip if cfg.grad_clip > 0 else math.inf)
     names = [k for k, v in terms.items() if torch.is_tensor(v)]
@@ -210,6 +208,27 @@ def train_step(self:Trainer, xb:torch.Tensor) -> dict:
     self._count_nonfinite(ok)
     self.step += 1; self.batch_in_epoch += 1
     return dict(vals, beta=terms['beta'], lr=self.sched.get_last_lr()[0], skipped=not ok)
+
+@patch
+def _loss_and_grads(self:Trainer, x:torch.Tensor, eps:torch.Tensor, beta:float) -> dict:
+    "Forward (autocast), the loss terms in fp32, and the backward pass into fresh gradients."
+    with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
+        x_hat, mu, logvar = self.net(x, eps)
+        terms = self.crit(x, x_hat, mu, logvar, beta)
+    self.opt.zero_grad(set_to_none=True)
+    self.scaler.scale(terms['loss']).backward()
+    return terms
+
+@patch
+def _compile_failed(self:Trainer, e:Exception):
+    "`torch.compile` cannot build code here (no working C++ compiler, say): with compile=auto train without it, else stop."
+    why = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+    if self.cfg.compile == 'on':
+        raise TrainingError(f"torch.compile failed on this machine: {why}. Set compile=off (or compile=auto, which then trains "
+                            f"without it), or fix the C++ compiler that Inductor uses (the CXX environment variable)") from None
+    self.log(f"torch.compile failed on this machine ({why}); training goes on without it (compile=off skips the attempt)", 'warning')
+    self.net = self.net._orig_mod
+
 
 # %% ../nbs/03_training.ipynb #b89e8dfd
 @patch
