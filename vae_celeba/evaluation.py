@@ -5,6 +5,7 @@
 # %% ../nbs/04_evaluation.ipynb #5273de12
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -18,7 +19,7 @@ from PIL import Image
 from torchvision.utils import make_grid
 from tqdm.auto import tqdm
 
-from .config import Config, ConfigError, run_cli
+from .config import Config, ConfigError, resolve_device, run_cli
 from .data import DataError, ImageCache, prepare, progress_disabled, to_float
 from .metrics import active_units, bpd_bounds, fid_metric, fit_log_sigma, kl_per_dim
 from .model import VAE
@@ -160,7 +161,7 @@ def _figures(model:VAE, x:torch.Tensor, attrs:np.ndarray, names:list[str], mu:to
     import matplotlib.pyplot as plt
     n = min(8, len(x)); dev = next(model.parameters()).device
     out = []
-    with torch.no_grad(): rec = model.reconstruct(to_float(x[:n], dev)).float().clamp(0, 1).cpu()
+    with torch.no_grad(): rec = model.decode(mu[:n].to(dev)).float().clamp(0, 1).cpu()   # = reconstruct: mu is known
     out.append(save_figure(grid_figure(torch.stack([x[:n].float() / 255, rec]), row_labels=['test image', 'reconstruction'],
                                        title='reconstructions (decoded posterior means)'), plots/'reconstructions.png'))
     taus = (0.2, 0.5, 1.0, 1.5)
@@ -203,7 +204,6 @@ def evaluate(
     device:str='auto', # where to run
 ) -> dict:
     "Write the evaluation figures and `metrics.json` for a checkpoint; returns the metrics."
-    from vae_celeba.config import resolve_device
     dev = resolve_device(device)
     model, ck = model_from_checkpoint(checkpoint, dev)
     cfg = model.cfg
@@ -220,9 +220,8 @@ def evaluate(
     if hist.exists() and plot_history(hist, plots/'loss_curves.png'): figs.append(plots/'loss_curves.png')
     m = dict(checkpoint=str(checkpoint), step=ck['step'], epoch=ck['epoch'], n_test_images=len(x))
     sse = 0.0
-    for i in range(0, len(x), 256):
-        xf = to_float(x[i:i + 256], dev)
-        with torch.no_grad(): sse += float((model.reconstruct(xf).float() - xf).square().sum())
+    for i in range(0, len(x), 256):   # reconstructions decode the posterior means already computed: no second encoding
+        with torch.no_grad(): sse += float((model.decode(mu[i:i + 256].to(dev)).float() - to_float(x[i:i + 256], dev)).square().sum())
     m['test_mse_per_pixel'] = sse / x.numel()
     m['active_units'], m['latent_dim'] = active_units(mu)[0], cfg.latent_dim
     m['kl_per_image_nats'] = float(kl_per_dim(mu, logvar).sum())
@@ -234,7 +233,7 @@ def evaluate(
     m.update(bpd_negative_elbo=b['elbo_bpd'], bpd_iwae=b['iwae_bpd'], bpd_k=b['k'], bpd_images=b['n_images'],
              bpd_sigma=math.exp(log_sigma), bpd_sigma_source='learned' if learned else 'fitted (maximum likelihood, global)')
     bar.update(1)
-    m.update(_fid(model, x, fid_images, dev, cfg.seed))
+    m.update(_fid(model, x, mu, fid_images, dev, cfg.seed))
     bar.update(1); bar.close()
     m['figures'] = [str(p) for p in figs]
     out.mkdir(parents=True, exist_ok=True)
@@ -242,8 +241,8 @@ def evaluate(
     return m
 
 # %% ../nbs/04_evaluation.ipynb #605d8d99
-def _fid(model:VAE, x:torch.Tensor, n:int, dev, seed:int) -> dict:
-    "FID of samples and of reconstructions against the test images (n each), or why it was skipped."
+def _fid(model:VAE, x:torch.Tensor, mu:torch.Tensor, n:int, dev, seed:int) -> dict:
+    "FID of samples and of reconstructions (decoded posterior means `mu`) against the test images (n each), or why it was skipped."
     if n <= 0: return dict(fid='skipped (fid_images=0)')
     try: fid = fid_metric(dev)
     except (ImportError, FileNotFoundError) as e: return dict(fid=f'skipped: {e}')
@@ -252,7 +251,7 @@ def _fid(model:VAE, x:torch.Tensor, n:int, dev, seed:int) -> dict:
     g = torch.Generator().manual_seed(seed + 2)
     with torch.no_grad():
         for name, make in (('samples', lambda i, k: model.sample(k, 1.0, generator=g)),
-                           ('reconstructions', lambda i, k: model.reconstruct(to_float(real[i:i + k], dev)))):
+                           ('reconstructions', lambda i, k: model.decode(mu[i:i + k].to(dev)))):
             fid.reset()
             for i in range(0, len(real), 100): fid.update(make(i, min(100, len(real) - i)).float().clamp(0, 1), real=False)
             res[f'fid_{name}'] = float(fid.compute())
@@ -320,8 +319,10 @@ def explore_interpolation(model:VAE, images:torch.Tensor, a:int=0, b:int=1, mode
     "Two faces, their reconstructions and the decoded point at position t between them, with sliders for t and the faces."
     import ipywidgets as W
     n = len(images)
+    @functools.lru_cache(maxsize=8)   # moving `t` only picks another image of the same decoded path
+    def path(face_a, face_b): return interpolate(model, images[face_a % n], images[face_b % n], 101, mode)
     def render(t, face_a, face_b):
-        z = interpolate(model, images[face_a % n], images[face_b % n], 101, mode)
+        z = path(face_a, face_b)
         strip = torch.stack([images[face_a % n].float() / 255, z[0], z[round(t * 100)], z[-1], images[face_b % n].float() / 255])
         return _png(strip, 5)
     slider_view(render, dict(t=W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description='position'),
