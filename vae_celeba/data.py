@@ -33,8 +33,8 @@ from .synthetic import draw_face, face_attributes, face_params, synthetic_faces,
 # %% auto #0
 __all__ = ['SPLITS', 'CROP_FRACTION', 'CACHE_VERSION', 'DataError', 'read_table', 'read_partition', 'read_identity',
            'read_attributes', 'CelebASource', 'ImageReader', 'find_celeba', 'make_fake_celeba', 'assign_splits',
-           'crop_box', 'load_image', 'cache_folder', 'progress_disabled', 'prepare', 'maybe_download', 'ImageCache',
-           'Batches', 'to_float', 'make_loaders', 'prepare_cli', 'prepare_main']
+           'crop_box', 'load_image', 'cache_folder', 'free_mib', 'progress_disabled', 'prepare', 'maybe_download',
+           'ImageCache', 'Batches', 'to_float', 'make_loaders', 'prepare_cli', 'prepare_main']
 
 # %% ../nbs/01b_data.ipynb #172e920e
 class DataError(RuntimeError):
@@ -234,6 +234,12 @@ def _fsync_replace(tmp:Path, dst:Path):
     with open(tmp, 'rb+') as f: os.fsync(f.fileno())
     os.replace(tmp, dst)
 
+def free_mib(path:str|Path) -> float:
+    "MiB free on the file system that holds `path` (or its nearest existing parent)."
+    p = Path(path).absolute()
+    while not p.exists(): p = p.parent
+    return shutil.disk_usage(p).free / 2**20
+
 def _reserve(path:Path):
     "Allocate the blocks of a new (sparse) array file now: a full disk then fails here with an error, not later with a SIGBUS."
     with open(path, 'rb+') as f:
@@ -350,8 +356,8 @@ def prepare(
     if not force and _matches(folder, expected): return folder
     for note in notes: warnings.warn(note)
     folder.mkdir(parents=True, exist_ok=True)
-    need, free = sum(map(len, jobs.values())) * 3 * cfg.image_size ** 2, shutil.disk_usage(folder).free
-    if free < need: raise DataError(_no_space(folder, need, free))
+    need = sum(map(len, jobs.values())) * 3 * cfg.image_size ** 2
+    if free_mib(folder) * 2**20 < need: raise DataError(_no_space(folder, need))
     (folder/'manifest.json').unlink(missing_ok=True)             # from here on, no cache until the new manifest lands
     counts, skipped = {}, [dict(file=m, error='named in the split file, but not found') for m in missing]
     try:
@@ -360,16 +366,18 @@ def prepare(
             counts[s] = len(kept); skipped += sk
     except OSError as e:                                         # the disk filled up meanwhile (or a size limit): no half cache
         for t in folder.glob('.*.tmp*'): t.unlink(missing_ok=True)
-        raise DataError(_no_space(folder, need, shutil.disk_usage(folder).free, e)) from None
-    if counts['train'] == 0: raise DataError(f"no training image could be read from {cfg.data_dir}: see the errors in {folder/'skipped.json'}")
+        raise DataError(_no_space(folder, need, e)) from None
+    if counts['train'] == 0:
+        raise DataError(f"no training image could be read from {cfg.data_dir}; the first errors: " +
+                        '; '.join(f"{s['file']}: {s['error']}" for s in skipped[:3]))
     manifest = dict(expected, counts=counts, split_rule=rule, attributes=list(attr_names), skipped=len(skipped), skipped_files=skipped[:1000])
     _atomic_write_text(folder/'manifest.json', json.dumps(manifest, indent=1))
     if not quiet: _report(folder, counts, skipped, rule)
     return folder
 
-def _no_space(folder:Path, need:int, free:int, err:OSError|None=None) -> str:
+def _no_space(folder:Path, need:int, err:OSError|None=None) -> str:
     why = f" ({err.strerror or err})" if err else ""
-    return (f"the cache needs {need / 2**20:,.0f} MiB in {folder}, and {free / 2**20:,.0f} MiB are free{why}: free some space "
+    return (f"the cache needs {need / 2**20:,.0f} MiB in {folder}, and {free_mib(folder):,.0f} MiB are free{why}: free some space "
             f"there, or put the cache on a larger disk with cache_dir=/other/folder (vae_celeba_prepare --cache-dir /other/folder)")
 
 def _report(folder, counts, skipped, rule):

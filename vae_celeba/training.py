@@ -28,9 +28,9 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm.auto import tqdm
 
 from .config import Config, ConfigError, load_config, parse_overrides, resolve_device, run_cli, config_keys_help
-from .data import DataError, make_loaders, progress_disabled, to_float
-from .losses import PerceptualWeightsError, VAELoss, gaussian_kl, kl_beta
-from .metrics import active_units
+from .data import DataError, _fsync_replace, free_mib, make_loaders, progress_disabled, to_float
+from .losses import PerceptualWeightsError, VAELoss, kl_beta
+from .metrics import active_units, kl_per_dim
 from .model import VAE
 
 # %% auto #0
@@ -63,7 +63,7 @@ def resolve_switch(value:str, device:torch.device, setting:str) -> bool:
     "Turn an 'auto' / 'on' / 'off' setting into a bool for `device`, by what measured fastest."
     if value != 'auto': return value == 'on'
     if setting == 'channels_last': return device.type == 'cuda'          # on this CPU, NHWC was slower (bench/train_speed.py)
-    import shutil                                                       # compile: 2.2x on this CPU; needs a C++ compiler there
+    # compile: 2.2x on this CPU; needs a C++ compiler there
     return device.type == 'cuda' or (device.type == 'cpu' and any(shutil.which(c) for c in ('cc', 'gcc', 'clang', 'g++')))
 
 # %% ../nbs/03_training.ipynb #28f4c4a7
@@ -97,16 +97,12 @@ def save_checkpoint(path:str|Path, state:dict):
     "Write `state` to `path` atomically: a temporary file, fsync, then rename; a failed write leaves the old file as it was."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.tmp')
-    try:
-        with open(tmp, 'wb') as f:
-            torch.save(state, f); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
+    try: torch.save(state, tmp); _fsync_replace(tmp, path)
     except (OSError, RuntimeError) as e:   # a full disk, a file-size limit or a lost mount: torch.save reports some as RuntimeError
         tmp.unlink(missing_ok=True)
-        free = shutil.disk_usage(path.parent).free / 2**20
         raise TrainingError(f"could not write the checkpoint {path} ({type(e).__name__}: {str(e)[:160]}); "
                             f"{'the previous ' + path.name + ' is unchanged' if path.exists() else 'no earlier file of that name existed'}. "
-                            f"{free:,.0f} MiB are free in {path.parent}: free some space (or fix its permissions), "
+                            f"{free_mib(path.parent):,.0f} MiB are free in {path.parent}: free some space (or fix its permissions), "
                             f"then resume from the last checkpoint that was written") from None
 
 CHECKPOINT_KEYS = ('model', 'config', 'step', 'epoch')
@@ -248,7 +244,8 @@ def _count_nonfinite(self:Trainer, ok:bool):
 def validate(self:Trainer) -> dict:
     "Loss terms averaged over the valid split, active units and KL per latent dimension."
     cfg, dev, m = self.cfg, self.device, self.model
-    m.eval(); sums, n, mus, logvars = {}, 0, [], []
+    terms = ('loss', 'recon', 'kl', 'perceptual')
+    m.eval(); sums, n, mus, logvars = torch.zeros(len(terms), device=dev), 0, [], []
     beta = kl_beta(cfg, self.epoch, self.batch_in_epoch, self.steps_per_epoch)
     for i, xb in enumerate(self.loaders['valid']):
         x = to_float(xb, dev)
@@ -256,12 +253,12 @@ def validate(self:Trainer) -> dict:
         with torch.autocast(dev.type, dtype=self.dtype, enabled=self.dtype is not None):
             x_hat, mu, logvar = m(x, eps)
             t = self.crit(x, x_hat, mu, logvar, beta)
-        for k in ('loss', 'recon', 'kl', 'perceptual'): sums[k] = sums.get(k, 0.0) + float(t[k]) * len(xb)
-        n += len(xb); mus.append(mu.float().cpu()); logvars.append(logvar.float().cpu())
+        sums += torch.stack([torch.as_tensor(t[k], dtype=torch.float32, device=dev) for k in terms]) * len(xb)  # stays on the device
+        n += len(xb); mus.append(mu.float()); logvars.append(logvar.float())
     m.train()
-    mu, logvar = torch.cat(mus), torch.cat(logvars)
+    mu, logvar = torch.cat(mus).cpu(), torch.cat(logvars).cpu()      # one copy to the host for the whole split
     au = active_units(mu)[0] if len(mu) > 1 else 0
-    return dict({k: v / n for k, v in sums.items()}, active_units=au, kl_per_dim=gaussian_kl(mu, logvar).mean(0).tolist())
+    return dict(zip(terms, (sums / n).tolist()), active_units=au, kl_per_dim=kl_per_dim(mu, logvar).tolist())
 
 # %% ../nbs/03_training.ipynb #56fb91d5
 @patch
@@ -442,7 +439,7 @@ def fit(self:Trainer,
                 self.save('last.pt'); return self._summary('max_steps')
         return self._summary('done')
     except OSError as e:   # a full disk or a lost mount while writing logs or plots (checkpoints have their own message)
-        raise TrainingError(f"a file operation failed: {e}; {shutil.disk_usage(self.out if self.out.exists() else '.').free / 2**20:,.0f} MiB "
+        raise TrainingError(f"a file operation failed: {e}; {free_mib(self.out):,.0f} MiB "
                             f"are free for {self.out}. Fix that, then resume: vae_celeba_train --resume {self.out/'checkpoints'/'last.pt'}") from None
     finally:
         for sig, h in getattr(self, '_old', {}).items(): signal.signal(sig, h)
