@@ -97,9 +97,8 @@ def small_disk(tmp_path):
 
 def test_full_disk(small_disk):
     "A cache larger than the disk is refused before any work; an array that fills the disk is an error, not a SIGBUS."
-    r = subprocess.run([console_script('vae_celeba_prepare'), 'dataset=synthetic', 'synthetic_size=200', f'cache_dir={small_disk}'],
-                       capture_output=True, text=True)
+    r = run([console_script('vae_celeba_prepare'), 'dataset=synthetic', 'synthetic_size=200', f'cache_dir={small_disk}'], small_disk)
     assert r.returncode == 1 and 'the cache needs 2 MiB' in r.stderr and 'MiB are free' in r.stderr, r.stderr
     folder = small_disk/'x'; folder.mkdir()     # write past the free space directly (what a disk filling up meanwhile does)
-    r = subprocess.run([sys.executable, '-c', WRITE_SPLIT, str(folder)], capture_output=True, text=True)
+    r = run([sys.executable, '-c', WRITE_SPLIT, str(folder)], small_disk)
     assert r.returncode == 3 and 'OSError 28' in r.stdout, (r.returncode, r.stdout, r.stderr[-500:])   # 28: ENOSPC; -7 would be SIGBUS

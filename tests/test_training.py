@@ -79,13 +79,11 @@ def free_port():
 @pytest.mark.parametrize('mode', ['auto', 'on'])
 def test_broken_compiler(tmp_path, mode):
     "A machine whose C++ compiler does not work: compile=auto trains without compiling, compile=on stops with advice."
-    import shutil
-    if mode == 'auto' and not any(shutil.which(c) for c in ('cc', 'gcc', 'clang', 'g++')):
+    from vae_celeba.training import resolve_switch
+    if mode == 'auto' and not resolve_switch('auto', torch.device('cpu'), 'compile'):
         pytest.skip("no C++ compiler on PATH: compile=auto does not try to compile here")
     env = dict(os.environ, CXX='/bin/false', TORCHINDUCTOR_CACHE_DIR=str(tmp_path/'inductor'))   # no cached kernels to fall back on
-    r = subprocess.run([console_script('vae_celeba_train'), 'dataset=synthetic', 'synthetic_size=100', 'base_channels=8', 'latent_dim=16',
-                        'batch_size=16', 'max_steps=2', 'use_perceptual=false', f'compile={mode}', 'device=cpu',
-                        f'output_dir={tmp_path/"out"}', f'cache_dir={tmp_path/"cache"}'], env=env, capture_output=True, text=True, timeout=600)
+    r = train(tmp_path, *BASE, f'compile={mode}', 'max_steps=2', f'output_dir={tmp_path}/out', f'cache_dir={tmp_path}/cache', env=env)
     if mode == 'auto':
         assert r.returncode == 0, r.stderr[-2000:]
         assert 'torch.compile failed on this machine' in r.stdout + r.stderr and 'max_steps: step 2' in r.stdout
@@ -111,12 +109,12 @@ def test_ddp_two_processes_match_one(tmp_path):
         g1, g2 = s1['exp_avg'], s2['exp_avg']
         assert torch.allclose(g1, g2, rtol=1e-3, atol=1e-5 * float(g1.abs().max())), f"param {i}: gradients differ by up to {(g1 - g2).abs().max():.2e}"
     # and so do the weights (Adam's first step moves each weight by about lr = 1e-3)
-    a, b, init = one['model'], two['model'], one
+    a, b = one['model'], two['model']
     for k in a:
         assert torch.allclose(a[k], b[k], rtol=0, atol=2e-5), f"{k}: max diff {(a[k] - b[k]).abs().max():.2e}"
     from vae_celeba.model import VAE
     from vae_celeba.config import Config
-    torch.manual_seed(0); fresh = VAE(Config.from_dict(init['config'])).state_dict()
+    torch.manual_seed(0); fresh = VAE(Config.from_dict(one['config'])).state_dict()
     assert any(not torch.equal(fresh[k], a[k]) for k in a), "the step changed nothing: the comparison would be empty"
 
 @pytest.mark.slow

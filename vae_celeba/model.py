@@ -15,7 +15,7 @@ from fastcore.script import Param
 from torch.utils.flop_counter import FlopCounterMode
 
 from .blocks import ConvNormAct, ResidualBottleneck, Downsample, Upsample
-from .config import Config, load_config, run_cli, config_keys_help
+from .config import Config, ConfigError, config_keys_help, load_config, resolve_device, run_cli
 
 # %% auto #0
 __all__ = ['stage_channels', 'Encoder', 'Decoder', 'reparameterize', 'VAEOutput', 'VAE', 'model_stats', 'train_step_speed',
@@ -183,7 +183,6 @@ def summary_cli(
     batch_size:int=None, # batch size for the timing (default: the config's); `--batch-size` works too
 ):
     "Print the size and cost of the VAE a config describes, and time its training step on this machine."
-    from vae_celeba.config import resolve_device, ConfigError
     try: cfg = load_config(config, overrides or [])
     except ConfigError as e: raise SystemExit(f"error: {e}")
     dev = resolve_device(cfg.device)
