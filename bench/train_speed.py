@@ -14,7 +14,8 @@ import argparse, tempfile, time, warnings
 import torch, torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 from vae_celeba.config import Config
-from vae_celeba.model import VAE, model_stats
+from vae_celeba.model import VAE
+from vae_celeba.summary import model_stats
 from vae_celeba.training import Trainer
 
 def matmul_ceiling(n=4096, reps=10):

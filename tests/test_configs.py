@@ -13,6 +13,8 @@ def test_config_loads(path):
 
 def test_config_yaml_is_the_default_run():
     path = ROOT/'configs'/'config.yaml'
+    from vae_celeba.cli import default_config_yaml
+    assert path.read_text() == default_config_yaml(), "configs/config.yaml differs from Config(): run python scripts/make_config_yaml.py"
     assert set(yaml.safe_load(path.read_text())) == {f.name for f in fields(Config)}, "config.yaml should list every key"
     assert load_config(path) == Config()
 

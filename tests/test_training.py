@@ -150,7 +150,7 @@ def test_real_celeba_few_minutes(tmp_path):
     ep = [row for row in steps_logged(out) if row['kind'] == 'epoch']
     assert len(ep) == 3 and ep[-1]['valid']['loss'] < ep[0]['valid']['loss'], [e['valid'] for e in ep]
     import numpy as np
-    from vae_celeba.training import model_from_checkpoint
+    from vae_celeba.run import model_from_checkpoint
     m, _ = model_from_checkpoint(out/'checkpoints'/'best.pt')
     folder = next((tmp_path/'cache').iterdir())
     x = torch.from_numpy(np.load(folder/'test.npy')[:256]).float() / 255

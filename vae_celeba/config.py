@@ -5,26 +5,26 @@
 # %% ../nbs/00a_config.ipynb #acafcdcf
 from __future__ import annotations
 
-import dataclasses
 import difflib
+import math
 import typing
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from typing import Literal, Any
 
 from fastcore.basics import patch
-from fastcore.script import anno_parser
-from fastcore.docments import docments
 
 import torch
 import yaml
 
 # %% auto #0
-__all__ = ['ConfigError', 'Config', 'parse_overrides', 'load_config', 'resolve_device', 'dashed_to_underscored',
-           'config_keys_help', 'run_cli']
+__all__ = ['VAECelebaError', 'ConfigError', 'Config', 'parse_overrides', 'load_config', 'resolve_device']
 
 # %% ../nbs/00a_config.ipynb #ea7fa8e4
-class ConfigError(ValueError):
+class VAECelebaError(Exception):
+    "Base of every error whose message names the problem and the fix; the commands print it without a traceback."
+
+class ConfigError(VAECelebaError, ValueError):
     "A configuration key or value that cannot be used; the message names the key and the fix."
 
 # %% ../nbs/00a_config.ipynb #ce9f68cc
@@ -114,6 +114,10 @@ def _validate(cfg:Config):
     "Check every field of `cfg` for type and range; raise `ConfigError` naming the first bad key."
     hints = typing.get_type_hints(Config)
     for f in fields(cfg): setattr(cfg, f.name, _check_type(f.name, getattr(cfg, f.name), hints[f.name]))
+    for f in fields(cfg):
+        v = getattr(cfg, f.name)
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ConfigError(f"config key {f.name!r}: {v!r} is not a finite number; give a number such as {f.default!r}")
     for name, (lo, hi) in _LIMITS.items():
         v = getattr(cfg, name)
         if (lo is not None and v < lo) or (hi is not None and v > hi) or (name == 'lr' and v <= 0):
@@ -155,7 +159,7 @@ def load_config(
     path:str|Path|None=None, # a YAML file, or `None` for the defaults
     overrides:typing.Iterable[str]=(), # `key=value` strings applied after the file
 ) -> Config:
-    "Read a `Config` from a YAML file and command-line overrides."
+    "Read a `Config` from a YAML file and command-line overrides; an error says whether the file or the command line holds the bad key."
     d = {}
     if path is not None:
         path = Path(path)
@@ -163,9 +167,10 @@ def load_config(
         try: d = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as e: raise ConfigError(f"config file {str(path)!r} is not valid YAML: {e}") from None
         if not isinstance(d, dict): raise ConfigError(f"config file {str(path)!r} must hold a mapping of keys to values")
+        try: Config.from_dict(d)
+        except ConfigError as e: raise ConfigError(f"{e} (in {path})") from None
     try: return Config.from_dict({**d, **parse_overrides(overrides)})
-    except ConfigError as e:
-        raise ConfigError(f"{e} (in {path})" if path is not None else str(e)) from None
+    except ConfigError as e: raise ConfigError(f"{e} (on the command line)") from None
 
 # %% ../nbs/00a_config.ipynb #b5266da0
 def resolve_device(
@@ -179,40 +184,3 @@ def resolve_device(
     if dev.type == 'mps' and not torch.backends.mps.is_available():
         raise ConfigError(f"config key 'device': 'mps' was asked for but this machine has no MPS; use device=auto")
     return dev
-
-# %% ../nbs/00a_config.ipynb #fcba8e2d
-def dashed_to_underscored(argv:list[str]) -> list[str]:
-    "Spell `--data-dir` (and `--data-dir=x`) as fastcore's `--data_dir`; other arguments unchanged."
-    def fix(a):
-        if not a.startswith('--'): return a
-        k, eq, v = a[2:].partition('=')
-        return '--' + k.replace('-', '_') + eq + v
-    return [fix(a) for a in argv]
-
-def config_keys_help(width:int=100) -> str:
-    "Every `Config` key with its default, allowed values and meaning (its docment): `--help`'s list of `key=value` settings."
-    import textwrap
-    docs, hints = docments(Config, full=True), typing.get_type_hints(Config)
-    lines = ["settings (in the --config YAML file, or as key=value after it); defaults are the real CelebA run:"]
-    for f in fields(Config):
-        tp = hints[f.name]
-        kind = ' | '.join(map(str, typing.get_args(tp))) if typing.get_origin(tp) is Literal else tp.__name__
-        head = f"  {f.name}={f.default if f.default != '' else repr('')}  ({kind}) "
-        doc = docs[f.name]['docment']   # None where the source cannot be read
-        lines += textwrap.wrap(doc, width, initial_indent=head, subsequent_indent=' ' * 6) if doc else [head.rstrip()]
-    return '\n'.join(lines)
-
-def run_cli(
-    func, # a function with docments and `fastcore.script.Param` annotations
-    argv:list[str]|None=None, # the arguments; default `sys.argv[1:]`
-    prog:str|None=None, # the command's name in `--help` (default: the function's)
-    epilog:str|None=None, # text after the options in `--help`, kept as written
-):
-    "Parse `argv` with `fastcore.script.anno_parser(func)` and call `func` with the result."
-    import sys, argparse
-    func = getattr(func, '__wrapped__', func)
-    parser = anno_parser(func, prog=prog or func.__name__)
-    if epilog: parser.epilog, parser.formatter_class = epilog, argparse.RawDescriptionHelpFormatter
-    args = vars(parser.parse_args(dashed_to_underscored(sys.argv[1:] if argv is None else argv)))
-    args.pop('pdb', None); args.pop('xtra', None)
-    return func(**args)

@@ -17,27 +17,30 @@ import tempfile
 import warnings
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+from fastcore.basics import patch
 from fastcore.script import Param
 from PIL import Image
 from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler
 from tqdm.auto import tqdm
 
-from .config import Config, ConfigError, load_config, run_cli, config_keys_help
+from .cli import config_keys_help, run_cli
+from .config import Config, VAECelebaError, load_config
+from .core import FolderLock, atomic_write_text, free_mib, fsync_replace, progress_disabled, seeded_generator
 from .synthetic import draw_face, face_attributes, face_params, synthetic_faces, ATTRIBUTES
 
 # %% auto #0
 __all__ = ['SPLITS', 'CROP_FRACTION', 'CACHE_VERSION', 'DataError', 'read_table', 'read_partition', 'read_identity',
            'read_attributes', 'CelebASource', 'ImageReader', 'find_celeba', 'make_fake_celeba', 'assign_splits',
-           'crop_box', 'load_image', 'cache_folder', 'free_mib', 'progress_disabled', 'prepare', 'maybe_download',
-           'ImageCache', 'Batches', 'to_float', 'make_loaders', 'prepare_cli', 'prepare_main']
+           'crop_box', 'load_image', 'cache_folder', 'CachePlan', 'synthetic_plan', 'celeba_plan', 'prepare',
+           'maybe_download', 'ImageCache', 'Batches', 'to_float', 'make_loaders', 'prepare_cli', 'prepare_main']
 
 # %% ../nbs/01b_data.ipynb #172e920e
-class DataError(RuntimeError):
+class DataError(VAECelebaError, RuntimeError):
     "Data that cannot be used as it is; the message says what was found and what to do."
 
 # %% ../nbs/01b_data.ipynb #ec7cfd1f
@@ -162,7 +165,14 @@ def make_fake_celeba(
         with zipfile.ZipFile(base/'img_align_celeba.zip', 'w') as z:
             for name in names: z.write(imgdir/name, f'img_align_celeba/{name}')
         shutil.rmtree(base/'img_align_celeba')
-    attrs = [[1 if face_attributes(p)[a] else -1 for a in ATTRIBUTES] for p in params]
+    _write_fake_tables(base, layout, names, splits, identities, [face_attributes(p) for p in params], crlf)
+    return root
+
+# %% ../nbs/01b_data.ipynb #5fa4e001
+def _write_fake_tables(base:Path, layout:str, names:list, splits:list, identities:list, faces:list, crlf:bool):
+    "The split, identity and attribute files of a fake CelebA, in the layout's format."
+    attrs = [[1 if f[a] else -1 for a in ATTRIBUTES] for f in faces]
+    n = len(names)
     nl = '\r\n' if crlf else '\n'
     if layout == 'kaggle':
         (base/'list_eval_partition.csv').write_text('image_id,partition\n' + ''.join(f'{a},{s}\n' for a, s in zip(names, splits)))
@@ -171,7 +181,6 @@ def make_fake_celeba(
         (base/'list_eval_partition.txt').write_bytes(''.join(f'{a} {s}{nl}' for a, s in zip(names, splits)).encode())
         (base/'identity_CelebA.txt').write_bytes(''.join(f'{a} {i}{nl}' for a, i in zip(names, identities)).encode())
         (base/'list_attr_celeba.txt').write_bytes((f'{n}{nl}' + ' '.join(ATTRIBUTES) + nl + ''.join(f'{a} ' + ' '.join(f'{v:2d}' for v in r) + nl for a, r in zip(names, attrs))).encode())
-    return root
 
 # %% ../nbs/01b_data.ipynb #7b388024
 SPLITS = ('train', 'valid', 'test')
@@ -222,6 +231,11 @@ def cache_folder(cfg:Config) -> Path:
     name = f'{cfg.dataset}-{cfg.image_size}' + (f'-n{cfg.synthetic_size}-s{cfg.seed}' if cfg.dataset == 'synthetic' else '')
     return Path(cfg.cache_dir).expanduser()/name
 
+def _complete(folder:Path, cfg:Config) -> bool:
+    "Whether `folder` holds a finished cache of CelebA at `cfg`'s image size (whatever its source)."
+    return _matches(folder, dict(version=CACHE_VERSION, preprocess=dict(image_size=cfg.image_size, crop='center, 148/178 of the width',
+                                                                          resize='PIL bilinear, antialiased')))
+
 def _matches(folder:Path, expected:dict) -> bool:
     "Whether `folder` holds a complete cache whose manifest has the `expected` fields."
     try: m = json.loads((folder/'manifest.json').read_text())
@@ -229,17 +243,6 @@ def _matches(folder:Path, expected:dict) -> bool:
     return all(m.get(k) == v for k, v in expected.items()) and all((folder/f'{s}.npy').is_file() for s in SPLITS)
 
 # %% ../nbs/01b_data.ipynb #aa170142
-def _fsync_replace(tmp:Path, dst:Path):
-    "fsync `tmp`, then rename it to `dst` (atomic on one file system)."
-    with open(tmp, 'rb+') as f: os.fsync(f.fileno())
-    os.replace(tmp, dst)
-
-def free_mib(path:str|Path) -> float:
-    "MiB free on the file system that holds `path` (or its nearest existing parent)."
-    p = Path(path).absolute()
-    while not p.exists(): p = p.parent
-    return shutil.disk_usage(p).free / 2**20
-
 def _reserve(path:Path):
     "Allocate the blocks of a new (sparse) array file now: a full disk then fails here with an error, not later with a SIGBUS."
     with open(path, 'rb+') as f:
@@ -247,10 +250,6 @@ def _reserve(path:Path):
         except OSError as e:
             if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT): raise
             # other errors (a file system without fallocate): carry on; `prepare` checked the free space
-
-def _atomic_write_text(path:Path, text:str):
-    tmp = path.with_name(f'.{path.name}.tmp')
-    tmp.write_text(text); _fsync_replace(tmp, path)
 
 def _shrink(tmp:Path, k:int) -> Path:
     "A copy of the .npy array `tmp` with only its first `k` rows (when some images were skipped)."
@@ -275,9 +274,9 @@ def _write_split(folder:Path, split:str, n:int, size:int, rows, n_attr:int=0) ->
         kept.append(name)
     arr.flush(); del arr
     if len(kept) < n: tmp = _shrink(tmp, len(kept))
-    _fsync_replace(tmp, folder/f'{split}.npy')
-    tmp_a = folder/f'.{split}_attr.tmp.npy'; np.save(tmp_a, attrs[:len(kept)]); _fsync_replace(tmp_a, folder/f'{split}_attr.npy')
-    _atomic_write_text(folder/f'{split}.txt', '\n'.join(kept) + '\n')
+    fsync_replace(tmp, folder/f'{split}.npy')
+    tmp_a = folder/f'.{split}_attr.tmp.npy'; np.save(tmp_a, attrs[:len(kept)]); fsync_replace(tmp_a, folder/f'{split}_attr.npy')
+    atomic_write_text(folder/f'{split}.txt', '\n'.join(kept) + '\n')
     return kept, skipped
 
 # %% ../nbs/01b_data.ipynb #d130a8d3
@@ -300,10 +299,6 @@ class _SynthJob(Dataset):
 
 def _as_list(b): return b
 
-def progress_disabled() -> bool|None:
-    "tqdm's `disable`: off when TQDM_DISABLE is set, else automatic (no bar when output is not a terminal)."
-    return True if os.environ.get('TQDM_DISABLE') else None
-
 def _rows(job:Dataset, workers:int, desc:str):
     "Run `job` in `workers` processes, yielding its items in order with a progress bar."
     dl = DataLoader(job, batch_size=64, num_workers=workers, collate_fn=_as_list)
@@ -311,12 +306,32 @@ def _rows(job:Dataset, workers:int, desc:str):
         for batch in dl: yield from batch; bar.update(len(batch))
 
 # %% ../nbs/01b_data.ipynb #3371ea14
-def _celeba_plan(cfg:Config):
-    "What a CelebA cache must hold: the expected manifest, per-split names, missing names, attributes."
+@dataclass
+class CachePlan:
+    "What a cache must hold (its manifest's fields) and how to build it: a decode job per split, and what to report."
+    expected:dict # the manifest fields of a matching cache
+    jobs:dict # split -> a Dataset of (name, image | None, attributes, error)
+    rule:str # how the splits were chosen
+    attr_names:list # attribute names, in the order of the attribute arrays
+    missing:list=field(default_factory=list) # names in the split file whose image is not there
+    notes:list=field(default_factory=list) # warnings to show when the cache is (re)built
+
+def _expected(cfg:Config, source:dict, files_hash:str) -> dict:
+    return dict(version=CACHE_VERSION, source=source, files_hash=files_hash,
+                preprocess=dict(image_size=cfg.image_size, crop='center, 148/178 of the width', resize='PIL bilinear, antialiased'))
+
+def synthetic_plan(cfg:Config) -> CachePlan:
+    "The plan of the synthetic faces: index ranges for the splits (5% valid, 5% test)."
+    n = cfg.synthetic_size; k = max(1, n // 20)
+    idx = dict(train=range(0, n - 2 * k), valid=range(n - 2 * k, n - k), test=range(n - k, n))
+    return CachePlan(_expected(cfg, dict(dataset='synthetic', seed=cfg.seed, n=n), 'procedural'),
+                     {s: _SynthJob(list(r), cfg.seed, cfg.image_size) for s, r in idx.items()}, 'index ranges', list(ATTRIBUTES))
+
+# %% ../nbs/01b_data.ipynb #653240a3
+def celeba_plan(cfg:Config) -> CachePlan:
+    "The plan of a CelebA folder: its layout, splits, missing files and attributes, and a hash of its file list."
     src = find_celeba(cfg.data_dir)
-    partition = read_partition(src.partition)
-    files = src.files()
-    missing = sorted(n for n in partition if n not in files)
+    partition, files = read_partition(src.partition), src.files()
     present = {n: p for n, p in partition.items() if n in files}
     if not present: raise DataError(f"none of the {len(partition)} images named in {src.partition} is in {src.images}: "
                                     f"the images and the split file do not belong together")
@@ -327,11 +342,9 @@ def _celeba_plan(cfg:Config):
     attr_names, attrs = read_attributes(src.attributes) if src.attributes else ([], {})
     h = hashlib.sha1(''.join(f'{n} {files[n]} {p}\n' for n, p in sorted(present.items())).encode()).hexdigest()
     source = dict(dataset='celeba', layout=src.layout, images=str(src.images.resolve()), partition=str(src.partition.resolve()))
-    return src, source, h, splits, rule, missing, attr_names, attrs, [str(x.message) for x in w]
-
-def _expected(cfg:Config, source:dict, files_hash:str) -> dict:
-    return dict(version=CACHE_VERSION, source=source, files_hash=files_hash,
-                preprocess=dict(image_size=cfg.image_size, crop='center, 148/178 of the width', resize='PIL bilinear, antialiased'))
+    reader = src.reader()
+    return CachePlan(_expected(cfg, source, h), {s: _DecodeJob(splits[s], reader, cfg.image_size, attrs) for s in SPLITS},
+                     rule, attr_names, sorted(n for n in partition if n not in files), [str(x.message) for x in w])
 
 # %% ../nbs/01b_data.ipynb #a8318a90
 def prepare(
@@ -341,39 +354,63 @@ def prepare(
 ) -> Path:
     "Build (or find) the uint8 cache of `cfg`'s data set; returns its folder."
     folder = cache_folder(cfg)
-    if cfg.dataset == 'synthetic':
-        n = cfg.synthetic_size; k = max(1, n // 20)
-        idx = dict(train=range(0, n - 2 * k), valid=range(n - 2 * k, n - k), test=range(n - k, n))
-        expected = _expected(cfg, dict(dataset='synthetic', seed=cfg.seed, n=n), 'procedural')
-        jobs = {s: _SynthJob(list(r), cfg.seed, cfg.image_size) for s, r in idx.items()}
-        rule, missing, attr_names, notes = 'index ranges', [], ATTRIBUTES, []
-    else:
-        if cfg.download: maybe_download(cfg.data_dir)
-        src, source, h, splits, rule, missing, attr_names, attrs, notes = _celeba_plan(cfg)
-        expected = _expected(cfg, source, h)
-        reader = src.reader()
-        jobs = {s: _DecodeJob(splits[s], reader, cfg.image_size, attrs) for s in SPLITS}
-    if not force and _matches(folder, expected): return folder
-    for note in notes: warnings.warn(note)
-    folder.mkdir(parents=True, exist_ok=True)
-    need = sum(map(len, jobs.values())) * 3 * cfg.image_size ** 2
+    if cfg.dataset == 'celeba' and not force and not Path(cfg.data_dir).expanduser().exists() and _complete(folder, cfg):
+        return folder                                            # the images were removed, but their cache is whole: use it
+    if cfg.dataset == 'celeba' and cfg.download: maybe_download(cfg.data_dir)
+    plan = synthetic_plan(cfg) if cfg.dataset == 'synthetic' else celeba_plan(cfg)
+    if not force and _matches(folder, plan.expected): return folder
+    for note in plan.notes: warnings.warn(note)
+    _make_writable_folder(folder)
+    with FolderLock(folder, 'prepare'):                          # one prepare per cache; a second one waits for nothing: it is told
+        if not force and _matches(folder, plan.expected): return folder   # built meanwhile by another process
+        counts, skipped = _build(folder, cfg, plan)
+    if not quiet: _report(folder, counts, skipped, plan.rule)
+    return folder
+
+# %% ../nbs/01b_data.ipynb #93c28cda
+def _build(folder:Path, cfg:Config, plan:CachePlan) -> tuple[dict, list]:
+    "Check the space, decode every split, write the manifest last; returns the counts and the skipped files."
+    need = sum(map(len, plan.jobs.values())) * 3 * cfg.image_size ** 2
     if free_mib(folder) * 2**20 < need: raise DataError(_no_space(folder, need))
     (folder/'manifest.json').unlink(missing_ok=True)             # from here on, no cache until the new manifest lands
-    counts, skipped = {}, [dict(file=m, error='named in the split file, but not found') for m in missing]
-    try:
-        for s in SPLITS:
-            kept, sk = _write_split(folder, s, len(jobs[s]), cfg.image_size, _rows(jobs[s], cfg.num_workers, f'prepare {s}'), len(attr_names))
-            counts[s] = len(kept); skipped += sk
-    except OSError as e:                                         # the disk filled up meanwhile (or a size limit): no half cache
-        for t in folder.glob('.*.tmp*'): t.unlink(missing_ok=True)
-        raise DataError(_no_space(folder, need, e)) from None
+    counts, skipped = _write_splits(folder, cfg, plan, need)
     if counts['train'] == 0:
         raise DataError(f"no training image could be read from {cfg.data_dir}; the first errors: " +
                         '; '.join(f"{s['file']}: {s['error']}" for s in skipped[:3]))
-    manifest = dict(expected, counts=counts, split_rule=rule, attributes=list(attr_names), skipped=len(skipped), skipped_files=skipped[:1000])
-    _atomic_write_text(folder/'manifest.json', json.dumps(manifest, indent=1))
-    if not quiet: _report(folder, counts, skipped, rule)
-    return folder
+    manifest = dict(plan.expected, counts=counts, split_rule=plan.rule, attributes=list(plan.attr_names),
+                    skipped=len(skipped), skipped_files=skipped[:1000])
+    atomic_write_text(folder/'manifest.json', json.dumps(manifest, indent=1))
+    return counts, skipped
+
+# %% ../nbs/01b_data.ipynb #17c42894
+def _write_splits(folder:Path, cfg:Config, plan:CachePlan, need:int) -> tuple[dict, list]:
+    "Decode every split into its array; on a full disk or Ctrl-C remove the temporary files and say what happened."
+    counts, skipped = {}, [dict(file=m, error='named in the split file, but not found') for m in plan.missing]
+    try:
+        for s in SPLITS:
+            rows = _rows(plan.jobs[s], cfg.num_workers, f'prepare {s}')
+            kept, sk = _write_split(folder, s, len(plan.jobs[s]), cfg.image_size, rows, len(plan.attr_names))
+            counts[s] = len(kept); skipped += sk
+    except OSError as e:                                         # the disk filled up meanwhile (or a size limit): no half cache
+        _remove_temporaries(folder); raise DataError(_no_space(folder, need, e)) from None
+    except KeyboardInterrupt:
+        _remove_temporaries(folder)
+        raise KeyboardInterrupt(f"prepare stopped; its temporary files were removed and {folder} holds no complete cache "
+                                f"(the next run builds it again)") from None
+    return counts, skipped
+
+def _remove_temporaries(folder:Path):
+    for t in folder.glob('.*.tmp*'): t.unlink(missing_ok=True)
+
+# %% ../nbs/01b_data.ipynb #cdb22470
+def _make_writable_folder(folder:Path):
+    "Create the cache folder and check that it can be written, or say which folder and what to do."
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder/'.write-test.tmp'; probe.write_bytes(b''); probe.unlink()
+    except OSError as e:
+        raise DataError(f"cannot write the cache in {folder} ({e.strerror or e}): make that folder writable, or put the "
+                        f"cache elsewhere with cache_dir=/other/folder") from None
 
 def _no_space(folder:Path, need:int, err:OSError|None=None) -> str:
     why = f" ({err.strerror or err})" if err else ""
@@ -442,7 +479,10 @@ class Batches:
         if len(data) == 0: raise DataError(f"the split in {data.path} has no images")
         self.data, self.hflip, self.seed, self.epoch = data, hflip, seed, 0
         self.sampler = DistributedSampler(data, num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed, drop_last=False)
-        self.batches = _ResumableBatches(self.sampler, batch_size, drop_last and len(self.sampler) >= batch_size)
+        if drop_last and len(self.sampler) < batch_size:
+            raise DataError(f"the split in {data.path} has {len(self.sampler)} images per process, fewer than one batch "
+                            f"({batch_size}): lower batch_size, or use more data (synthetic_size, a larger CelebA folder)")
+        self.batches = _ResumableBatches(self.sampler, batch_size, drop_last)
         self.loader = DataLoader(data, batch_sampler=self.batches, collate_fn=_as_list, num_workers=num_workers,
                                  pin_memory=pin_memory, persistent_workers=num_workers > 0)
 
@@ -452,13 +492,16 @@ class Batches:
 
     def __len__(self): return len(self.batches)
 
-    def __iter__(self):
-        flips = torch.rand(len(self.data), generator=torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)) < 0.5 if self.hflip else None
-        for x, idx in self.loader:
-            if flips is not None:
-                f = flips[idx]
-                if f.any(): x[f] = x[f].flip(-1)
-            yield x
+# %% ../nbs/01b_data.ipynb #c11c92a4
+@patch
+def __iter__(self:Batches):
+    "The batches of the current epoch (from `start_batch`), flipped where the epoch's seeded coin says so."
+    flips = torch.rand(len(self.data), generator=seeded_generator(self.seed, self.epoch)) < 0.5 if self.hflip else None
+    for x, idx in self.loader:
+        if flips is not None:
+            f = flips[idx]
+            if f.any(): x[f] = x[f].flip(-1)
+        yield x
 
 # %% ../nbs/01b_data.ipynb #bd6df58a
 def to_float(
@@ -473,18 +516,16 @@ def make_loaders(
     cfg:Config, # uses the data settings, batch_size, hflip, num_workers, seed
     rank:int=0, world_size:int=1, # this process and the number of processes
     device:torch.device|str='cpu', # the training device
-    workers:int|None=None, # loader processes; default none (a memory-mapped gather is fast in-process)
 ) -> dict[str, Batches]:
-    "`Batches` for train, valid and test, preparing the cache first when needed (rank 0 first, under DDP)."
+    "`Batches` for train, valid and test, preparing the cache first when needed (rank 0 first, under DDP); gathered in-process."
     import torch.distributed as dist
     if world_size > 1 and dist.is_initialized():
         if rank == 0: prepare(cfg)
         dist.barrier()                             # the others wait, then find the finished cache
     folder = prepare(cfg, quiet=rank != 0)
     pin = torch.device(device).type == 'cuda'
-    w = 0 if workers is None else workers
     return {s: Batches(ImageCache(folder, s), cfg.batch_size, shuffle=s == 'train', hflip=cfg.hflip and s == 'train',
-                       seed=cfg.seed, rank=rank, world_size=world_size, num_workers=w, pin_memory=pin, drop_last=s == 'train')
+                       seed=cfg.seed, rank=rank, world_size=world_size, num_workers=0, pin_memory=pin, drop_last=s == 'train')
             for s in SPLITS}
 
 # %% ../nbs/01b_data.ipynb #0ecd8b71
@@ -498,8 +539,7 @@ def prepare_cli(
 ):
     "Decode a data set once into the uint8 cache that training and evaluation read."
     extra = [f'{k}={v}' for k, v in dict(data_dir=data_dir, cache_dir=cache_dir, dataset=dataset).items() if v is not None]
-    try: prepare(load_config(config, [*(overrides or []), *extra]), force=force)
-    except (ConfigError, DataError) as e: raise SystemExit(f"error: {e}")
+    prepare(load_config(config, [*(overrides or []), *extra]), force=force)
 
 def prepare_main():
     "Entry point of `vae_celeba_prepare`."

@@ -19,16 +19,19 @@ from PIL import Image
 from torchvision.utils import make_grid
 from tqdm.auto import tqdm
 
-from .config import Config, ConfigError, resolve_device, run_cli
-from .data import DataError, ImageCache, prepare, progress_disabled, to_float
+from .cli import run_cli
+from .config import Config, resolve_device
+from .core import atomic_write_text, progress_disabled
+from .data import DataError, ImageCache, prepare, to_float
 from .metrics import active_units, bpd_bounds, fid_metric, fit_log_sigma, kl_per_dim
 from .model import VAE
-from .training import TrainingError, model_from_checkpoint, plot_history
+from .run import RunPaths, model_from_checkpoint, plot_history
 
 # %% auto #0
 __all__ = ['lerp', 'slerp', 'interpolate', 'temperature_grid', 'grid_figure', 'save_figure', 'attribute_vector',
-           'apply_attribute', 'load_test_split', 'posterior_means', 'evaluate', 'evaluate_cli', 'evaluate_main',
-           'slider_view', 'explore_temperature', 'explore_interpolation', 'explore_attribute']
+           'apply_attribute', 'load_test_split', 'posterior_means', 'reconstruction_metrics', 'bpd_metrics', 'evaluate',
+           'evaluate_cli', 'evaluate_main', 'slider_view', 'explore_temperature', 'explore_interpolation',
+           'explore_attribute']
 
 # %% ../nbs/04_evaluation.ipynb #7b512ca9
 def lerp(a:torch.Tensor, b:torch.Tensor, t:torch.Tensor) -> torch.Tensor:
@@ -100,6 +103,7 @@ def grid_figure(
     fig.tight_layout()
     return fig
 
+# %% ../nbs/04_evaluation.ipynb #eec56dcf
 def save_figure(fig, path:str|Path) -> Path:
     "Save a figure as PNG and close it."
     import matplotlib.pyplot as plt
@@ -158,7 +162,6 @@ def posterior_means(model:VAE, x:torch.Tensor, batch_size:int=256) -> tuple[torc
 # %% ../nbs/04_evaluation.ipynb #1d8e0cfb
 def _figures(model:VAE, x:torch.Tensor, attrs:np.ndarray, names:list[str], mu:torch.Tensor, logvar:torch.Tensor, plots:Path, seed:int=0) -> list[Path]:
     "Write the figures of `evaluate` into `plots`; returns their paths."
-    import matplotlib.pyplot as plt
     n = min(8, len(x)); dev = next(model.parameters()).device
     out = []
     with torch.no_grad(): rec = model.decode(mu[:n].to(dev)).float().clamp(0, 1).cpu()   # = reconstruct: mu is known
@@ -173,13 +176,9 @@ def _figures(model:VAE, x:torch.Tensor, attrs:np.ndarray, names:list[str], mu:to
                                        title='interpolations between test faces (ends: their reconstructions)'), plots/'interpolations.png'))
     with torch.no_grad(): smp = model.sample(32, 1.0, generator=torch.Generator().manual_seed(seed + 1)).float().clamp(0, 1).cpu()
     out.append(save_figure(grid_figure(smp, ncol=8, title='random samples (tau = 1)'), plots/'samples.png'))
-    out += _attribute_figures(model, x, attrs, names, mu, plots)
-    kl = kl_per_dim(mu, logvar); order = kl.argsort(descending=True)
-    fig, ax = plt.subplots(figsize=(8, 2.6)); ax.bar(range(len(kl)), kl[order].numpy(), width=1.0)
-    ax.axhline(0.01, color='r', lw=0.8, ls=':'); ax.set(xlabel='latent dimension (sorted)', ylabel='KL (nats)', title='KL per latent dimension on the test split')
-    fig.tight_layout(); out.append(save_figure(fig, plots/'kl_per_dim.png'))
-    return out
+    return out + _attribute_figures(model, x, attrs, names, mu, plots) + [_kl_figure(mu, logvar, plots)]
 
+# %% ../nbs/04_evaluation.ipynb #fbe5adc1
 def _attribute_figures(model, x, attrs, names, mu, plots) -> list[Path]:
     "Strength sweeps of up to three attribute vectors (Smiling, Eyeglasses, Male, or what the data has)."
     wanted = [a for a in ('Smiling', 'Eyeglasses', 'Male', 'Blond_Hair', 'Bangs') if a in names]
@@ -193,6 +192,36 @@ def _attribute_figures(model, x, attrs, names, mu, plots) -> list[Path]:
     return [save_figure(grid_figure(torch.stack(rows), row_labels=labels, title=f'attribute vectors, strength {strengths[0]} ... {strengths[-1]}'),
                         plots/'attributes.png')]
 
+# %% ../nbs/04_evaluation.ipynb #7c8afc78
+def _kl_figure(mu:torch.Tensor, logvar:torch.Tensor, plots:Path) -> Path:
+    "A bar chart of the KL per latent dimension, sorted, with the active-unit threshold."
+    import matplotlib.pyplot as plt
+    kl = kl_per_dim(mu, logvar); order = kl.argsort(descending=True)
+    fig, ax = plt.subplots(figsize=(8, 2.6)); ax.bar(range(len(kl)), kl[order].numpy(), width=1.0)
+    ax.axhline(0.01, color='r', lw=0.8, ls=':')
+    ax.set(xlabel='latent dimension (sorted)', ylabel='KL (nats)', title='KL per latent dimension on the test split')
+    fig.tight_layout(); return save_figure(fig, plots/'kl_per_dim.png')
+
+# %% ../nbs/04_evaluation.ipynb #2fac6f94
+@torch.no_grad()
+def reconstruction_metrics(model:VAE, x:torch.Tensor, mu:torch.Tensor, logvar:torch.Tensor) -> dict:
+    "Test MSE per pixel of the decoded posterior means (no second encoding), PSNR, active units and KL per image."
+    dev, sse = next(model.parameters()).device, 0.0
+    for i in range(0, len(x), 256):
+        sse += float((model.decode(mu[i:i + 256].to(dev)).float().clamp(0, 1) - to_float(x[i:i + 256], dev)).square().sum())
+    mse = sse / x.numel()
+    return dict(test_mse_per_pixel=mse, test_psnr_db=10 * math.log10(1 / mse), active_units=active_units(mu)[0],
+                latent_dim=mu.shape[1], kl_per_image_nats=float(kl_per_dim(mu, logvar).sum()))
+
+def bpd_metrics(model:VAE, ck:dict, x:torch.Tensor) -> dict:
+    "Bits/dim (negative ELBO and the k-sample IWAE bound) of uint8 images x, with the learned or a fitted pixel scale."
+    cfg = model.cfg
+    learned = cfg.recon == 'gaussian' and 'crit' in ck and 'recon.log_sigma' in ck['crit']
+    log_sigma = float(ck['crit']['recon.log_sigma']) if learned else fit_log_sigma(model, x)
+    b = bpd_bounds(model, x, log_sigma, k=cfg.iw_samples)
+    return dict(bpd_negative_elbo=b['elbo_bpd'], bpd_iwae=b['iwae_bpd'], bpd_k=b['k'], bpd_images=b['n_images'],
+                bpd_sigma=math.exp(log_sigma), bpd_sigma_source='learned' if learned else 'fitted (maximum likelihood, global)')
+
 # %% ../nbs/04_evaluation.ipynb #0a2709a2
 def evaluate(
     checkpoint:str|Path, # a checkpoint written by training
@@ -203,41 +232,25 @@ def evaluate(
     fid_images:int=1000, # images per set for FID (0 skips it)
     device:str='auto', # where to run
 ) -> dict:
-    "Write the evaluation figures and `metrics.json` for a checkpoint; returns the metrics."
+    "Write the evaluation figures and `metrics.json` for a checkpoint; returns the metrics, with the protocol that produced them."
     dev = resolve_device(device)
     model, ck = model_from_checkpoint(checkpoint, dev)
-    cfg = model.cfg
     over = {k: v for k, v in dict(data_dir=data_dir, cache_dir=cache_dir).items() if v}
-    if over: cfg = Config.from_dict({**ck['config'], **over})
-    run = Path(checkpoint).resolve().parent.parent
-    out = Path(output_dir) if output_dir else run
-    plots = out/'plots'
+    cfg = Config.from_dict({**ck['config'], **over}) if over else model.cfg
+    run = RunPaths.of_checkpoint(checkpoint)            # None for a checkpoint kept outside a run folder
+    out = Path(output_dir) if output_dir else run.root if run else Path(checkpoint).resolve().parent
     x, attrs, names = load_test_split(cfg)
-    bar = tqdm(total=4, desc='evaluate', disable=progress_disabled())
-    mu, logvar = posterior_means(model, x)
-    figs = _figures(model, x, attrs, names, mu, logvar, plots, cfg.seed); bar.update(1)
-    hist = run/'logs'/'history.jsonl'
-    if hist.exists() and plot_history(hist, plots/'loss_curves.png'): figs.append(plots/'loss_curves.png')
-    m = dict(checkpoint=str(checkpoint), step=ck['step'], epoch=ck['epoch'], n_test_images=len(x))
-    sse = 0.0
-    for i in range(0, len(x), 256):   # reconstructions decode the posterior means already computed: no second encoding
-        with torch.no_grad(): sse += float((model.decode(mu[i:i + 256].to(dev)).float() - to_float(x[i:i + 256], dev)).square().sum())
-    m['test_mse_per_pixel'] = sse / x.numel()
-    m['active_units'], m['latent_dim'] = active_units(mu)[0], cfg.latent_dim
-    m['kl_per_image_nats'] = float(kl_per_dim(mu, logvar).sum())
-    bar.update(1)
-    xb = x[:bpd_images]
-    learned = cfg.recon == 'gaussian' and 'crit' in ck and 'recon.log_sigma' in ck['crit']
-    log_sigma = float(ck['crit']['recon.log_sigma']) if learned else fit_log_sigma(model, xb)
-    b = bpd_bounds(model, xb, log_sigma, k=cfg.iw_samples)
-    m.update(bpd_negative_elbo=b['elbo_bpd'], bpd_iwae=b['iwae_bpd'], bpd_k=b['k'], bpd_images=b['n_images'],
-             bpd_sigma=math.exp(log_sigma), bpd_sigma_source='learned' if learned else 'fitted (maximum likelihood, global)')
-    bar.update(1)
-    m.update(_fid(model, x, mu, fid_images, dev, cfg.seed))
-    bar.update(1); bar.close()
+    m = dict(checkpoint=str(checkpoint), step=ck['step'], epoch=ck['epoch'], split='test', n_test_images=len(x))
+    with tqdm(total=4, desc='evaluate', disable=progress_disabled()) as bar:
+        mu, logvar = posterior_means(model, x)
+        figs = _figures(model, x, attrs, names, mu, logvar, out/'plots', cfg.seed); bar.update(1)
+        if run and plot_history(run.history, out/'plots'/'loss_curves.png'): figs.append(out/'plots'/'loss_curves.png')
+        m.update(reconstruction_metrics(model, x, mu, logvar)); bar.update(1)
+        m.update(bpd_metrics(model, ck, x[:bpd_images])); bar.update(1)
+        m.update(_fid(model, x, mu, fid_images, dev, cfg.seed)); bar.update(1)
     m['figures'] = [str(p) for p in figs]
     out.mkdir(parents=True, exist_ok=True)
-    (out/'metrics.json').write_text(json.dumps(m, indent=1))
+    atomic_write_text(out/'metrics.json', json.dumps(m, indent=1))
     return m
 
 # %% ../nbs/04_evaluation.ipynb #605d8d99
@@ -255,7 +268,7 @@ def _fid(model:VAE, x:torch.Tensor, mu:torch.Tensor, n:int, dev, seed:int) -> di
             fid.reset()
             for i in range(0, len(real), 100): fid.update(make(i, min(100, len(real) - i)).float().clamp(0, 1), real=False)
             res[f'fid_{name}'] = float(fid.compute())
-    res['fid_images'] = len(real)
+    res.update(fid_images=len(real), fid_reference='test images', fid_sample_tau=1.0)
     return res
 
 # %% ../nbs/04_evaluation.ipynb #333fcda6
@@ -269,8 +282,7 @@ def evaluate_cli(
     device:str='auto', # auto, cpu, cuda, ...
 ):
     "Evaluate a checkpoint: reconstructions, temperature grid, interpolations, samples, attributes, loss curves, metrics.json."
-    try: m = evaluate(checkpoint, output_dir, data_dir, cache_dir, bpd_images, fid_images, device)
-    except (ConfigError, DataError, TrainingError) as e: raise SystemExit(f"error: {e}")
+    m = evaluate(checkpoint, output_dir, data_dir, cache_dir, bpd_images, fid_images, device)
     for k, v in m.items():
         if k != 'figures': print(f"{k:24s} {v:.4f}" if isinstance(v, float) else f"{k:24s} {v}")
     print('figures:', *m['figures'], sep='\n  ')

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import torch
+from fastcore.basics import patch
 import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.models import VGG16_Weights
@@ -199,10 +200,11 @@ class PerceptualLoss(nn.Module):
         d = [(a - b).square().sum(1).mean((1, 2)) for a, b in zip(self._feats(x_hat), target)] # (B,) per layer
         return x[0].numel() * (torch.stack(d, 1) * self.w).sum(1)
 
-    @classmethod
-    def from_config(cls, cfg:Config, allow_download:bool=True) -> PerceptualLoss:
-        "The perceptual loss with ImageNet weights from `cfg.vgg_weights` or the cache; raises `PerceptualWeightsError`."
-        return cls(vgg16_features(load_vgg16_state(cfg.vgg_weights, allow_download)))
+# %% ../nbs/02_losses.ipynb #2675f6ad
+@patch(cls_method=True)
+def from_config(cls:PerceptualLoss, cfg:Config, allow_download:bool=True) -> PerceptualLoss:
+    "The perceptual loss with ImageNet weights from `cfg.vgg_weights` or the cache; raises `PerceptualWeightsError`."
+    return cls(vgg16_features(load_vgg16_state(cfg.vgg_weights, allow_download)))
 
 # %% ../nbs/02_losses.ipynb #1e419da0
 class VAELoss(nn.Module):
@@ -215,16 +217,9 @@ class VAELoss(nn.Module):
         super().__init__()
         self.recon, self.perceptual = recon or Reconstruction('mse'), perceptual
         self.perceptual_weight, self.free_bits = perceptual_weight, free_bits
-
-    @classmethod
-    def from_config(cls, cfg:Config, perceptual:PerceptualLoss|None=None) -> VAELoss:
-        "The loss a config describes; with `use_perceptual` and no `perceptual` given, loads VGG16 (or raises)."
-        if cfg.use_perceptual and perceptual is None: perceptual = PerceptualLoss.from_config(cfg)
-        return cls(Reconstruction.from_config(cfg), perceptual if cfg.use_perceptual else None, cfg.perceptual_weight, cfg.free_bits)
-
     def forward(self,
-                x:torch.Tensor, # (B, 3, H, W) input images in [0, 1]
                 x_hat:torch.Tensor, # (B, 3, H, W) reconstructions
+                x:torch.Tensor, # (B, 3, H, W) input images in [0, 1]
                 mu:torch.Tensor, # (B, D)
                 logvar:torch.Tensor, # (B, D)
                 beta:float=1.0): # KL weight for this step
@@ -241,3 +236,10 @@ class VAELoss(nn.Module):
             loss = loss + self.perceptual_weight * perc
         terms = dict(recon=recon, kl=kl, kl_raw=kl_raw, perceptual=perc)
         return dict(loss=loss, **{k: v.detach() for k, v in terms.items()}, beta=beta)
+
+# %% ../nbs/02_losses.ipynb #2a3bd8e8
+@patch(cls_method=True)
+def from_config(cls:VAELoss, cfg:Config, perceptual:PerceptualLoss|None=None) -> VAELoss:
+    "The loss a config describes; with `use_perceptual` and no `perceptual` given, loads VGG16 (or raises)."
+    if cfg.use_perceptual and perceptual is None: perceptual = PerceptualLoss.from_config(cfg)
+    return cls(Reconstruction.from_config(cfg), perceptual if cfg.use_perceptual else None, cfg.perceptual_weight, cfg.free_bits)

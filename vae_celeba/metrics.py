@@ -16,7 +16,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.distributions import Normal
 
+from .core import seeded_generator
 from .losses import gaussian_kl, gaussian_nll
+from .model import reparameterize
 
 # %% auto #0
 __all__ = ['bits_per_dim', 'log_importance_weights', 'fit_log_sigma', 'bpd_bounds', 'active_units', 'kl_per_dim',
@@ -42,8 +44,9 @@ def log_importance_weights(
     "log p(y|z_i) + log p(z_i) - log q(z_i|y) for z_i = mu + sigma * eps_i, in nats: (B, k)."
     B, k, _ = eps.shape
     mu, logvar = model.encode(y)
-    mu, std = mu.float()[:, None], (0.5 * logvar.float()).exp()[:, None]      # (B, 1, D)
-    z = mu + std * eps                                                        # (B, k, D)
+    mu, logvar = mu.float()[:, None], logvar.float()[:, None]                 # (B, 1, D)
+    z = reparameterize(mu, logvar, eps=eps)                                   # (B, k, D)
+    std = (0.5 * logvar).exp()
     x_hat = model.decode(z.flatten(0, 1)).float()                             # (B*k, 3, H, W)
     log_px = -gaussian_nll(x_hat, y.repeat_interleave(k, 0), log_sigma).view(B, k)
     log_pz = Normal(0.0, 1.0).log_prob(z).sum(-1)
@@ -53,7 +56,7 @@ def log_importance_weights(
 # %% ../nbs/02a_metrics.ipynb #6a490411
 def _per_image_noise(idx:int, seed:int, d:int, k:int, latent:int):
     "Dequantisation noise (d,) and latent noise (k, latent) for image `idx`, the same in any batch."
-    g = torch.Generator().manual_seed(seed * 1_000_003 + idx)
+    g = seeded_generator(seed, idx)
     return torch.rand(d, generator=g), torch.randn(k, latent, generator=g)
 
 def _dequantised_batches(images:torch.Tensor, batch_size:int, seed:int, k:int, latent:int, device):
@@ -81,7 +84,7 @@ def fit_log_sigma(
     sse, n = 0.0, 0
     for y, eps in _dequantised_batches(images, batch_size, seed, 1, latent, dev):
         mu, logvar = model.encode(y)
-        x_hat = model.decode(mu + (0.5 * logvar).exp() * eps[:, 0]).float()
+        x_hat = model.decode(reparameterize(mu, logvar, eps=eps[:, 0])).float()
         sse += (x_hat - y).square().sum().item(); n += y.numel()
     return 0.5 * math.log(sse / n)
 

@@ -5,21 +5,17 @@
 # %% ../nbs/01_encoder_decoder.ipynb #c37ac67f
 from __future__ import annotations
 
-import time
 from typing import NamedTuple
 
 import torch
 import torch.nn as nn
 from fastcore.basics import patch
-from fastcore.script import Param
-from torch.utils.flop_counter import FlopCounterMode
 
 from .blocks import ConvNormAct, ResidualBottleneck, Downsample, Upsample
-from .config import Config, ConfigError, config_keys_help, load_config, resolve_device, run_cli
+from .config import Config
 
 # %% auto #0
-__all__ = ['stage_channels', 'Encoder', 'Decoder', 'reparameterize', 'VAEOutput', 'VAE', 'model_stats', 'train_step_speed',
-           'summary_cli', 'summary_main']
+__all__ = ['stage_channels', 'Encoder', 'Decoder', 'reparameterize', 'VAEOutput', 'VAE']
 
 # %% ../nbs/01_encoder_decoder.ipynb #ad5ee1f3
 def stage_channels(base_channels:int) -> list[int]:
@@ -140,66 +136,3 @@ def sample(self:VAE,
     p = next(self.parameters())
     if eps is None: eps = torch.randn(n, self.cfg.latent_dim, generator=generator, device=generator.device if generator else 'cpu')
     return self.decode(tau * eps.to(p.device, p.dtype))
-
-# %% ../nbs/01_encoder_decoder.ipynb #3007c50f
-def model_stats(model:VAE) -> dict:
-    "Parameter counts and forward GFLOP per image of a `VAE` (FLOPs counted by `torch.utils.flop_counter`)."
-    n = sum(p.numel() for p in model.parameters())
-    n_lin = sum(p.numel() for m in (model.encoder.to_stats, model.decoder.from_latent) for p in m.parameters())
-    s = model.cfg.image_size
-    x = torch.rand(1, 3, s, s, device=next(model.parameters()).device)
-    with FlopCounterMode(display=False) as fc, torch.no_grad(): model(x)
-    return dict(params=n, params_latent_linears=n_lin, gflop_forward_per_image=fc.get_total_flops() / 1e9)
-
-# %% ../nbs/01_encoder_decoder.ipynb #e2de2a61
-def train_step_speed(
-    model:VAE, # the model, already on its device
-    batch_size:int=32, # images per step
-    steps:int=5, # timed steps (after one warm-up step)
-    dtype:torch.dtype|None=None, # autocast dtype, `None` for none
-) -> float:
-    "Median images/s of forward + backward passes (MSE + KL loss) on random images."
-    dev = next(model.parameters()).device
-    s = model.cfg.image_size
-    x = torch.rand(batch_size, 3, s, s, device=dev)
-    times = []
-    for i in range(steps + 1):
-        if dev.type == 'cuda': torch.cuda.synchronize()
-        t = time.perf_counter()
-        with torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None):
-            x_hat, mu, logvar = model(x)
-        loss = (x_hat.float() - x).square().sum() + 0.5 * (mu.float() ** 2 + logvar.float().exp() - 1 - logvar.float()).sum()
-        loss.backward()
-        model.zero_grad(set_to_none=True)
-        if dev.type == 'cuda': torch.cuda.synchronize()
-        if i: times.append(time.perf_counter() - t)
-    return batch_size / sorted(times)[len(times) // 2]
-
-# %% ../nbs/01_encoder_decoder.ipynb #fb290892
-def summary_cli(
-    config:str=None, # a YAML config file (default: the built-in defaults, the real CelebA model)
-    overrides:Param("key=value settings applied after the file", nargs='*', opt=False)=None,
-    steps:int=3, # timed training steps per precision (0 skips the timing)
-    batch_size:int=None, # batch size for the timing (default: the config's); `--batch-size` works too
-):
-    "Print the size and cost of the VAE a config describes, and time its training step on this machine."
-    try: cfg = load_config(config, overrides or [])
-    except ConfigError as e: raise SystemExit(f"error: {e}")
-    dev = resolve_device(cfg.device)
-    torch.manual_seed(cfg.seed)
-    model = VAE(cfg).to(dev)
-    st = model_stats(model)
-    print(f"VAE: image {cfg.image_size}x{cfg.image_size}, latent {cfg.latent_dim}, base channels {cfg.base_channels}")
-    print(f"parameters: {st['params']:,} ({st['params_latent_linears'] / st['params']:.0%} in the two latent Linears)")
-    print(f"forward: {st['gflop_forward_per_image']:.2f} GFLOP per image")
-    if steps > 0:
-        bs = batch_size or cfg.batch_size
-        print(f"training step (forward + backward), batch {bs}, on {dev} with {torch.get_num_threads()} threads:")
-        for name, dt in (('fp32', None), ('bf16 autocast', torch.bfloat16)):
-            ips = train_step_speed(model, bs, steps, dt)
-            print(f"  {name:14s} {ips:8.1f} images/s  (~{ips * 3 * st['gflop_forward_per_image']:.0f} GFLOP/s at 3x the forward FLOPs)")
-
-# %% ../nbs/01_encoder_decoder.ipynb #6ca9b228
-def summary_main():
-    "Entry point of `vae_celeba_summary`."
-    run_cli(summary_cli, prog='vae_celeba_summary', epilog=config_keys_help())
