@@ -67,6 +67,7 @@ class Config:
     grad_clip:float = 0.0 # clip the gradient norm to this; 0 only measures it
     max_nonfinite:int = 5 # stop after this many non-finite steps in a row (each one is skipped)
     max_steps:int = 0 # stop after this many steps in all (0: run all epochs); for tests and benchmarks
+    max_minutes:float = 0.0 # stop after this many minutes of training (wall clock of this process's loop); 0 is no limit
     # machinery
     device:str = 'auto' # 'auto' (CUDA if present, else CPU), 'cpu', 'cuda' or 'cuda:N'
     precision:Literal['bf16', 'fp32', 'fp16'] = 'bf16' # autocast dtype of forward and backward passes
@@ -92,7 +93,7 @@ _LIMITS = dict(image_size=(16, None), latent_dim=(1, None), base_channels=(1, No
                batch_size=(1, None), epochs=(0, None), kl_warmup_epochs=(0, None),
                beta=(0, None), perceptual_weight=(0, None), lr=(0, None),
                sigma_init=(1e-4, None), synthetic_size=(20, None), num_workers=(0, None), weight_decay=(0, None), warmup_steps=(0, None),
-               grad_clip=(0, None), max_nonfinite=(1, None), max_steps=(0, None), log_every=(1, None), checkpoint_every=(0, None), keep_last=(1, None), kl_cycles=(1, None), kl_cycle_ratio=(1e-6, 1), free_bits=(0, None), iw_samples=(1, None))
+               grad_clip=(0, None), max_nonfinite=(1, None), max_steps=(0, None), max_minutes=(0, None), log_every=(1, None), checkpoint_every=(0, None), keep_last=(1, None), kl_cycles=(1, None), kl_cycle_ratio=(1e-6, 1), free_bits=(0, None), iw_samples=(1, None))
 
 def _check_type(name:str, value:Any, tp:Any) -> Any:
     "Return `value` checked (and for floats, converted) against the annotation `tp`."

@@ -299,6 +299,7 @@ def save_progress_grid(
 @patch
 def _begin(self:Trainer, resume:str|Path|None, state:dict|None, overwrite:bool):
     "Lock the run folder, refuse to clobber another run, load the checkpoint to resume from, write the config, trim the history."
+    self._fit_t0 = time.perf_counter()
     if self.rank == 0: self._claim_folder(resume, overwrite)
     if resume:
         self.load_state_dict(state if state is not None else load_checkpoint(resume, self.device), resume)
@@ -398,9 +399,16 @@ def _run_epoch(self:Trainer) -> str|None:
                 self.log(f"stopped at step {self.step}; resume with: {self.run.resume_command()}", 'warning')
                 return 'stopped'
             if cfg.max_steps and self.step >= cfg.max_steps: break
+            if self._out_of_time(): break
     if self.batch_in_epoch >= self.steps_per_epoch: self._epoch_end()
     if cfg.max_steps and self.step >= cfg.max_steps: self.save('last.pt'); return 'max_steps'
+    if self._out_of_time(): self.save('last.pt'); return 'max_minutes'
     return None
+
+@patch
+def _out_of_time(self:Trainer) -> bool:
+    "Whether `max_minutes` of training have passed since `fit` began."
+    return self.cfg.max_minutes > 0 and time.perf_counter() - self._fit_t0 >= 60 * self.cfg.max_minutes
 
 # %% ../nbs/03_training.ipynb #44307207
 @patch

