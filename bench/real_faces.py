@@ -19,7 +19,8 @@ import numpy as np, torch
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT.parent/'shared'/'data'/'celeba-sample'
-N_REF, N_SAMPLES, BPD_IMAGES, BPD_K, TAUS = 2000, 2000, 128, 32, (1.0, 0.85, 0.7, 0.5)
+N_REF, N_SAMPLES, BPD_IMAGES, BPD_K = 2000, 1000, 128, 32
+TAUS = (1.0, 0.7)            # every row; --taus adds more for a chosen row (Inception runs at ~9 images/s on 2 CPU cores)
 
 # name: (config file, overrides, what the row changes)
 ROWS = {
@@ -44,7 +45,7 @@ def train(name:str, cfg:str, over:list, minutes:float, runs:Path, cache:Path) ->
                         for e in ep])
 
 @torch.no_grad()
-def evaluate(ck_path:str, fid, folder:Path) -> dict:
+def evaluate(ck_path:str, fid, folder:Path, taus=TAUS) -> dict:
     from vae_celeba.run import model_from_checkpoint
     from vae_celeba.evaluation import posterior_means, reconstruction_metrics, bpd_metrics
     model, ck = model_from_checkpoint(ck_path)
@@ -53,7 +54,7 @@ def evaluate(ck_path:str, fid, folder:Path) -> dict:
     m = dict(step=ck['step'], n_test=len(x), **reconstruction_metrics(model, x, mu, logvar), **bpd_metrics(model, ck, x[:BPD_IMAGES]))
     g = torch.Generator().manual_seed(1234)
     eps = torch.randn(N_SAMPLES, model.cfg.latent_dim, generator=g)
-    for tau in TAUS:
+    for tau in taus:
         fid.reset()
         for i in range(0, N_SAMPLES, 100): fid.update(model.sample(100, tau, eps=eps[i:i + 100]).float().clamp(0, 1), real=False)
         m[f'fid_samples_tau{tau}'] = float(fid.compute())
@@ -62,12 +63,33 @@ def evaluate(ck_path:str, fid, folder:Path) -> dict:
     m['fid_test_reconstructions'] = float(fid.compute())
     return m
 
-def reference(folder:Path):
-    "The FID metric with the training split's first N_REF images as the real set; and the mean-image baseline."
+@torch.no_grad()
+def figures(ck_path:str, out:Path, tau:float) -> list[str]:
+    "Generated faces only (CelebA may not be redistributed): a temperature grid and interpolations between prior samples."
+    from vae_celeba.run import model_from_checkpoint
+    from vae_celeba.evaluation import temperature_grid, grid_figure, save_figure, slerp
+    model, _ = model_from_checkpoint(ck_path)
+    taus = (0.5, 0.7, 0.85, 1.0)
+    paths = [save_figure(grid_figure(temperature_grid(model, taus, 10, seed=7), row_labels=[f'tau = {t}' for t in taus],
+                                     title='prior samples by temperature (the same noise in each column)'), out/'real_faces_temperature.png')]
+    g = torch.Generator().manual_seed(11)
+    z = tau * torch.randn(8, model.cfg.latent_dim, generator=g)
+    rows = [model.decode(slerp(z[i], z[i + 1], torch.linspace(0, 1, 8))).float().clamp(0, 1) for i in range(0, 8, 2)]
+    paths.append(save_figure(grid_figure(torch.stack(rows), row_labels=[f'pair {i + 1}' for i in range(4)],
+                                         title=f'spherical interpolations between generated faces (tau = {tau})'), out/'real_faces_interpolations.png'))
+    return [str(p) for p in paths]
+
+def reference(folder:Path, work:Path):
+    "The FID metric with the training split's first N_REF images as the real set (its statistics cached in `work`); the mean-image baseline."
     from vae_celeba.metrics import fid_metric
     fid = fid_metric('cpu')
     xtr = torch.from_numpy(np.array(np.load(folder/'train.npy', mmap_mode='r')[:N_REF])).float() / 255
-    for i in range(0, len(xtr), 100): fid.update(xtr[i:i + 100], real=True)
+    keys, cache = ('real_features_sum', 'real_features_cov_sum', 'real_features_num_samples'), work/f'fid_ref_{N_REF}.pt'
+    if cache.exists():
+        for k, v in torch.load(cache, weights_only=True).items(): setattr(fid, k, v)
+    else:
+        for i in range(0, len(xtr), 100): fid.update(xtr[i:i + 100], real=True)
+        torch.save({k: getattr(fid, k) for k in keys}, cache)
     xte = torch.from_numpy(np.array(np.load(folder/'test.npy', mmap_mode='r'))).float() / 255
     mse = float((xte - xtr.mean(0)).square().mean())
     return fid, dict(test_mse_per_pixel=mse, test_psnr_db=10 * math.log10(1 / mse))
@@ -77,8 +99,14 @@ def main():
     ap.add_argument('--rows', nargs='*', default=list(ROWS)); ap.add_argument('--minutes', type=float, default=10.0)
     ap.add_argument('--out', default=str(ROOT/'nbs'/'results'/'real_faces.json')); ap.add_argument('--work', default='/tmp/real_faces')
     ap.add_argument('--list', action='store_true')
+    ap.add_argument('--figures', metavar='ROW', help="write the generated-face figures of this row's checkpoint into nbs/images, then stop")
+    ap.add_argument('--tau', type=float, default=0.85, help='temperature of the interpolation figure')
+    ap.add_argument('--taus', type=float, nargs='*', default=list(TAUS), help='temperatures of the sample FIDs')
+    ap.add_argument('--eval-only', action='store_true', help="measure the rows' existing checkpoints again (with --taus), no training")
     a = ap.parse_args()
     if a.list: [print(f"{k:18s} {v[2]}") for k, v in ROWS.items()]; return
+    if a.figures:
+        print(*figures(str(Path(a.work)/'runs'/a.figures/'checkpoints'/'last.pt'), ROOT/'nbs'/'images', a.tau), sep='\n'); return
     if not SAMPLE.is_dir(): raise SystemExit(f"the shared CelebA sample is not at {SAMPLE}")
     from vae_celeba.config import load_config
     from vae_celeba.data import prepare
@@ -86,14 +114,16 @@ def main():
     folder = prepare(load_config(ROOT/'configs'/'demo.yaml', ['dataset=celeba', f'data_dir={SAMPLE}', 'download=false', f'cache_dir={cache}']), quiet=True)
     out = Path(a.out); res = json.loads(out.read_text()) if out.exists() else {}
     res['protocol'] = dict(data='shared CelebA sample, identity-carved splits', n_ref_train=N_REF, n_samples=N_SAMPLES, bpd_images=BPD_IMAGES,
-                           bpd_k=BPD_K, taus=list(TAUS), minutes=a.minutes, cpu=torch.get_num_threads())
-    fid, mean_baseline = reference(folder)
+                           bpd_k=BPD_K, taus=sorted(set(res.get('protocol', {}).get('taus', [])) | set(a.taus), reverse=True),
+                           minutes=a.minutes, cpu=torch.get_num_threads())
+    fid, mean_baseline = reference(folder, work)
     res['mean_image'] = mean_baseline
     for name in a.rows:
         cfg, over, what = ROWS[name]
         print(f"== {name}: {what}", flush=True)
-        row = dict(config=cfg, overrides=over, what=what, **train(name, cfg, over + [f'iw_samples={BPD_K}'], a.minutes, work/'runs', cache))
-        row['test'] = evaluate(row['checkpoint'], fid, folder)
+        if a.eval_only: row = res['rows'][name]
+        else: row = dict(config=cfg, overrides=over, what=what, **train(name, cfg, over + [f'iw_samples={BPD_K}'], a.minutes, work/'runs', cache))
+        row['test'] = {**row.get('test', {}), **evaluate(row['checkpoint'], fid, folder, a.taus)}
         res.setdefault('rows', {})[name] = row
         out.parent.mkdir(parents=True, exist_ok=True); out.write_text(json.dumps(res, indent=1))
         t = row['test']

@@ -61,7 +61,8 @@ class Config:
     perceptual_weight:float = 0.1 # lambda, the weight of the perceptual term
     vgg_weights:str = '' # a VGG16 ImageNet state-dict file; '' uses torchvision's cache (downloading it if online)
     iw_samples:int = 64 # k, importance samples for the bits/dim bound of Burda et al.
-    weight_decay:float = 0.01 # AdamW's decoupled weight decay
+    weight_decay:float = 0.01 # AdamW's decoupled weight decay (of weight matrices and kernels only)
+    ema:float = 0.0 # decay of an exponential moving average of the weights, which validation, sampling and evaluation use (e.g. 0.999); 0 is off
     lr_schedule:Literal['constant', 'cosine'] = 'constant' # after warm-up: constant, or cosine decay to 0 at the end
     warmup_steps:int = 0 # linear learning-rate warm-up, in optimisation steps
     grad_clip:float = 0.0 # clip the gradient norm to this; 0 only measures it
@@ -92,7 +93,7 @@ class Config:
 _LIMITS = dict(image_size=(16, None), latent_dim=(1, None), base_channels=(1, None),
                batch_size=(1, None), epochs=(0, None), kl_warmup_epochs=(0, None),
                beta=(0, None), perceptual_weight=(0, None), lr=(0, None),
-               sigma_init=(1e-4, None), synthetic_size=(20, None), num_workers=(0, None), weight_decay=(0, None), warmup_steps=(0, None),
+               sigma_init=(1e-4, None), synthetic_size=(20, None), num_workers=(0, None), weight_decay=(0, None), ema=(0, 0.99999), warmup_steps=(0, None),
                grad_clip=(0, None), max_nonfinite=(1, None), max_steps=(0, None), max_minutes=(0, None), log_every=(1, None), checkpoint_every=(0, None), keep_last=(1, None), kl_cycles=(1, None), kl_cycle_ratio=(1e-6, 1), free_bits=(0, None), iw_samples=(1, None))
 
 def _check_type(name:str, value:Any, tp:Any) -> Any:

@@ -130,13 +130,16 @@ def load_checkpoint(
 def model_from_checkpoint(
     path:str|Path, # a checkpoint written by `Trainer`
     device:str|torch.device='cpu', # where the model goes
+    ema:bool=True, # the averaged weights, where the run kept an average (`ema` > 0)
 ) -> tuple[VAE, dict]:
     "Rebuild the VAE from the config stored in a checkpoint, load its weights; returns the model (eval mode) and the checkpoint."
     ck = load_checkpoint(path, device)
     try: cfg = Config.from_dict(ck['config'])
     except ConfigError as e: raise CheckpointError(f"{path}: its config is not valid for this version of vae_celeba: {e}") from None
     model = VAE(cfg).to(device)
-    load_model_state(model, ck['model'], path)
+    sd = ck['model']
+    if ema and ck.get('ema'): sd = {k.removeprefix('module.'): v for k, v in ck['ema'].items() if k.startswith('module.')}
+    load_model_state(model, sd, path)
     return model.eval(), ck
 
 def load_model_state(model:nn.Module, sd:dict, path):
