@@ -3,7 +3,7 @@ import json, os, signal, subprocess, sys, time, warnings
 from pathlib import Path
 import numpy as np
 import pytest
-from conftest import console_script, SHARED_SAMPLE
+from conftest import console_script, SHARED_SAMPLE, tmpfs
 from vae_celeba.config import Config
 from vae_celeba.data import make_fake_celeba, prepare, cache_folder, SPLITS
 

@@ -3,7 +3,7 @@ a new run into an old run's folder, values that are not numbers, removed images,
 import os, pickle, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
-from conftest import console_script
+from conftest import console_script, tmpfs
 from test_training import BASE, train, steps_logged, wait_for
 
 def cli(name, *args, cwd, env=None):
@@ -17,13 +17,7 @@ def clean_error(r, *msgs):
 @pytest.fixture
 def read_only(tmp_path):
     "A read-only file system (root ignores file modes, so a tmpfs remounted read-only). Skipped where mounting is not allowed."
-    mnt = tmp_path/'ro'; mnt.mkdir()
-    if os.geteuid() != 0: pytest.skip("mounting a tmpfs needs root")
-    r = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', str(mnt)], capture_output=True, text=True)
-    if r.returncode: pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
-    subprocess.run(['mount', '-o', 'remount,ro', str(mnt)], check=True)
-    try: yield mnt
-    finally: subprocess.run(['umount', str(mnt)], check=True)
+    with tmpfs(tmp_path/'ro', '4m', read_only=True) as mnt: yield mnt
 
 def test_read_only_folders(tmp_path, read_only):
     r = cli('vae_celeba_prepare', 'dataset=synthetic', 'synthetic_size=60', f'cache_dir={read_only}', cwd=tmp_path)

@@ -36,10 +36,6 @@ def test_functions_are_short():
     long = [(m, f.name, f.end_lineno - f.lineno + 1) for m, t in MODULES.items() for f in functions(t) if f.end_lineno - f.lineno + 1 > 40]
     assert not long, f"functions over 40 lines: {long}"
 
-# The Config dataclass is the one exception: one field per line with its docment, the list of every setting of a run,
-# which `--help`, the docs and configs/config.yaml are generated from; splitting it would scatter that list.
-LONG_CELLS_ALLOWED = {('00a_config.ipynb', '@dataclass')}
-
 def test_exported_cells_are_short():
     long = []
     for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
@@ -47,7 +43,6 @@ def test_exported_cells_are_short():
             src = ''.join(c['source'])
             if c['cell_type'] == 'code' and src.startswith('#| export') and src.count('\n') + 1 > 30:
                 long.append((nb.name, src.splitlines()[1][:60], src.count('\n') + 1))
-    long = [l for l in long if l[:2] not in LONG_CELLS_ALLOWED]
     assert not long, f"exported cells over 30 lines: {long}"
 
 def test_no_formula_written_twice():

@@ -12,10 +12,9 @@ import typing
 from dataclasses import fields
 from typing import Literal
 
-from fastcore.docments import docments
 from fastcore.script import anno_parser
 
-from .config import Config, VAECelebaError
+from .config import Config, VAECelebaError, config_docs
 
 # %% auto #0
 __all__ = ['dashed_to_underscored', 'config_keys_help', 'default_config_yaml', 'run_cli']
@@ -36,11 +35,11 @@ def _kind(tp) -> str:
 
 def config_keys_help(width:int=100) -> str:
     "Every `Config` key with its default, allowed values and meaning (its docment): `--help`'s list of `key=value` settings."
-    docs, hints = docments(Config, full=True), typing.get_type_hints(Config)
+    docs, hints = config_docs(), typing.get_type_hints(Config)
     lines = ["settings (in the --config YAML file, or as key=value after it); defaults are the real CelebA run:"]
     for f in fields(Config):
         head = f"  {f.name}={f.default if f.default != '' else repr('')}  ({_kind(hints[f.name])}) "
-        doc = docs[f.name]['docment']   # None where the source cannot be read
+        doc = docs[f.name]   # None where the source cannot be read
         lines += textwrap.wrap(doc, width, initial_indent=head, subsequent_indent=' ' * 6) if doc else [head.rstrip()]
     return '\n'.join(lines)
 
@@ -48,12 +47,12 @@ def config_keys_help(width:int=100) -> str:
 def default_config_yaml() -> str:
     "The text of `configs/config.yaml`: every `Config` key at its default, with its docment as a comment."
     import yaml
-    docs = docments(Config, full=True)
+    docs = config_docs()
     out = ["# The real run of the original design: 64x64 CelebA, a 256-d latent, 50 epochs.",
            "# Generated from vae_celeba.config.Config by scripts/make_config_yaml.py: edit the defaults there, not here.", ""]
     for f in fields(Config):
         line = yaml.safe_dump({f.name: f.default}, default_flow_style=False).strip()
-        out.append(f"{line:32s} # {docs[f.name]['docment']}")
+        out.append(f"{line:32s} # {docs[f.name]}")
     return '\n'.join(out) + '\n'
 
 # %% ../nbs/00c_cli.ipynb #5c1e0018

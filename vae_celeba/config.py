@@ -5,20 +5,23 @@
 # %% ../nbs/00a_config.ipynb #acafcdcf
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import typing
-from dataclasses import dataclass, field, fields, asdict
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal, Any
 
 from fastcore.basics import patch
+from fastcore.docments import docments
 
 import torch
 import yaml
 
 # %% auto #0
-__all__ = ['VAECelebaError', 'ConfigError', 'Config', 'parse_overrides', 'load_config', 'resolve_device']
+__all__ = ['VAECelebaError', 'ConfigError', 'ModelSettings', 'DataSettings', 'LossSettings', 'OptimSettings', 'MachinerySettings',
+           'Config', 'config_docs', 'parse_overrides', 'load_config', 'resolve_device']
 
 # %% ../nbs/00a_config.ipynb #ea7fa8e4
 class VAECelebaError(Exception):
@@ -29,13 +32,15 @@ class ConfigError(VAECelebaError, ValueError):
 
 # %% ../nbs/00a_config.ipynb #ce9f68cc
 @dataclass
-class Config:
-    "All settings of a vae_celeba run; the defaults are the real 64x64 CelebA run."
-    # model
+class ModelSettings:
+    "The network: image size, latent size and width."
     image_size:int = 64 # side of the square input images, in pixels: a multiple of 8, at least 16
     latent_dim:int = 256 # dimension of the latent z
     base_channels:int = 64 # width of the first stage; the stages use 1x, 2x, 4x and 8x this
-    # data
+
+@dataclass
+class DataSettings:
+    "Where the images come from and how they are read."
     dataset:Literal['celeba', 'synthetic'] = 'celeba' # CelebA from `data_dir`, or the built-in synthetic faces
     data_dir:str = 'data/celeba' # where CelebA lives (or is downloaded to)
     cache_dir:str = 'data/cache' # where the decoded uint8 arrays go (one subfolder per data set and size)
@@ -43,10 +48,11 @@ class Config:
     synthetic_size:int = 20000 # number of faces of dataset='synthetic'
     hflip:bool = True # random horizontal flips of training images
     num_workers:int = 2 # processes that decode images in prepare (batches are gathered in-process)
-    # optimisation
-    batch_size:int = 32 # images per optimisation step
-    lr:float = 1e-4 # peak learning rate
-    epochs:int = 50 # passes over the training split
+
+# %% ../nbs/00a_config.ipynb #5bf626ce
+@dataclass
+class LossSettings:
+    "The ELBO's terms and weights: reconstruction likelihood, KL schedule, free bits, perceptual loss."
     kl_warmup_epochs:int = 10 # epochs over which beta rises linearly from 0 to `beta`
     beta:float = 1.0 # weight of the KL term after warm-up
     recon:Literal['mse', 'gaussian'] = 'mse' # squared error summed over pixels, or a Gaussian NLL in nats
@@ -61,6 +67,14 @@ class Config:
     perceptual_weight:float = 0.1 # lambda, the weight of the perceptual term
     vgg_weights:str = '' # a VGG16 ImageNet state-dict file; '' uses torchvision's cache (downloading it if online)
     iw_samples:int = 64 # k, importance samples for the bits/dim bound of Burda et al.
+
+# %% ../nbs/00a_config.ipynb #c2b0a922
+@dataclass
+class OptimSettings:
+    "The optimiser and how long it runs."
+    batch_size:int = 32 # images per optimisation step
+    lr:float = 1e-4 # peak learning rate
+    epochs:int = 50 # passes over the training split
     weight_decay:float = 0.01 # AdamW's decoupled weight decay (of weight matrices and kernels only)
     ema:float = 0.0 # decay of an exponential moving average of the weights, which validation, sampling and evaluation use (e.g. 0.999); 0 is off
     lr_schedule:Literal['constant', 'cosine'] = 'constant' # after warm-up: constant, or cosine decay to 0 at the end
@@ -69,7 +83,10 @@ class Config:
     max_nonfinite:int = 5 # stop after this many non-finite steps in a row (each one is skipped)
     max_steps:int = 0 # stop after this many steps in all (0: run all epochs); for tests and benchmarks
     max_minutes:float = 0.0 # stop after this many minutes of training (wall clock of this process's loop); 0 is no limit
-    # machinery
+
+@dataclass
+class MachinerySettings:
+    "Device, precision, speed switches, seed and the run's outputs."
     device:str = 'auto' # 'auto' (CUDA if present, else CPU), 'cpu', 'cuda' or 'cuda:N'
     precision:Literal['bf16', 'fp32', 'fp16'] = 'bf16' # autocast dtype of forward and backward passes
     channels_last:Literal['auto', 'on', 'off'] = 'auto' # NHWC memory layout; auto: on where it is faster (measured)
@@ -80,6 +97,10 @@ class Config:
     checkpoint_every:int = 500 # steps between mid-epoch checkpoints (last.pt); 0: only at epoch ends
     keep_last:int = 3 # epoch checkpoints kept (best.pt and last.pt are kept apart)
 
+# %% ../nbs/00a_config.ipynb #de3a334d
+@dataclass
+class Config(MachinerySettings, OptimSettings, LossSettings, DataSettings, ModelSettings):
+    "All settings of a vae_celeba run; the defaults are the real 64x64 CelebA run."
     def __post_init__(self): _validate(self)
 
     @classmethod
@@ -88,6 +109,11 @@ class Config:
         kw = dict(latent_dim=16, base_channels=8, dataset='synthetic', batch_size=16, epochs=2, synthetic_size=400,
                   kl_warmup_epochs=1, use_perceptual=False, precision='fp32', lr=1e-3, compile='off', channels_last='off')
         return cls(**{**kw, **overrides})
+
+def config_docs() -> dict[str, str]:
+    "The docment (meaning) of every `Config` key, from the source of the settings group that declares it."
+    return {k: v['docment'] for base in Config.__mro__[::-1] if dataclasses.is_dataclass(base) and base is not Config
+            for k, v in docments(base, full=True).items() if k in {f.name for f in fields(base)}}
 
 # %% ../nbs/00a_config.ipynb #9f104b90
 _LIMITS = dict(image_size=(16, None), latent_dim=(1, None), base_channels=(1, None),

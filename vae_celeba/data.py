@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from .cli import config_keys_help, run_cli
 from .config import Config, VAECelebaError, load_config
 from .core import FolderLock, atomic_write_text, free_mib, fsync_replace, progress_disabled, seeded_generator
-from .synthetic import draw_face, face_attributes, face_params, synthetic_faces, ATTRIBUTES
+from .synthetic import draw_face, face_attributes, face_params, ATTRIBUTES
 
 # %% auto #0
 __all__ = ['SPLITS', 'CROP_FRACTION', 'CACHE_VERSION', 'DataError', 'read_table', 'read_partition', 'read_identity',

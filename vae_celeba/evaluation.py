@@ -9,7 +9,6 @@ import functools
 import io
 import json
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np

@@ -5,7 +5,6 @@
 # %% ../nbs/01a_synthetic.ipynb #fe592129
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch

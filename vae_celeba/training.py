@@ -28,8 +28,8 @@ from .data import make_loaders, to_float
 from .losses import VAELoss, kl_beta
 from .metrics import active_units, kl_per_dim
 from .model import VAE
-from .run import (RunPaths, append_history, load_checkpoint, load_model_state, plot_history, read_history,
-                            rng_state, save_checkpoint, set_rng_state, trim_history, write_run_config)
+from .run import (RunPaths, append_history, load_checkpoint, load_model_state, plot_history, rng_state, save_checkpoint,
+                            set_rng_state, trim_history, write_run_config)
 
 # %% auto #0
 __all__ = ['TrainingError', 'lr_factor', 'autocast_dtype', 'resolve_switch', 'latent_noise', 'param_groups', 'Trainer',
