@@ -31,16 +31,22 @@ ROWS = {
     'autoencoder':    ('configs/demo.yaml', ['beta=0', 'kl_warmup_epochs=0'], "beta = 0: a plain autoencoder (reconstruction baseline)"),
 }
 
-def train(name:str, cfg:str, over:list, minutes:float, runs:Path, cache:Path) -> dict:
+def train(name:str, cfg:str, over:list, minutes:float, runs:Path, cache:Path, reuse:bool=False) -> dict:
     out = runs/name
+    if reuse and (out/'checkpoints'/'last.pt').exists(): return _run_info(out, 'reused: trained by an earlier invocation', None)
     cmd = [str(Path(sys.executable).parent/'vae_celeba_train'), '--config', str(ROOT/cfg), '--overwrite', 'dataset=celeba',
            f'data_dir={SAMPLE}', 'download=false', f'cache_dir={cache}', f'output_dir={out}', f'max_minutes={minutes}',
            'epochs=1000', 'log_every=50', 'checkpoint_every=0', *over]
     t = time.time(); r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode: raise SystemExit(f"{name}: training failed:\n{r.stderr[-3000:]}")
+    return _run_info(out, r.stdout.strip().splitlines()[-1], round(time.time() - t, 1))
+
+def _run_info(out:Path, summary:str, wall_s) -> dict:
     hist = [json.loads(l) for l in (out/'logs'/'history.jsonl').read_text().splitlines()]
     ep = [h for h in hist if h['kind'] == 'epoch']
-    return dict(wall_s=round(time.time() - t, 1), summary=r.stdout.strip().splitlines()[-1], checkpoint=str(out/'checkpoints'/'last.pt'),
+    steps = [h for h in hist if h['kind'] == 'step']
+    return dict(wall_s=wall_s, summary=summary, checkpoint=str(out/'checkpoints'/'last.pt'),
+                images_per_s=steps[-1]['images_per_s'] if steps else None,
                 epochs=[dict(epoch=e['epoch'], step=e['step'], beta=e['beta'], **{k: e['valid'][k] for k in ('recon', 'kl_raw', 'neg_elbo', 'active_units')})
                         for e in ep])
 
@@ -102,6 +108,7 @@ def main():
     ap.add_argument('--figures', metavar='ROW', help="write the generated-face figures of this row's checkpoint into nbs/images, then stop")
     ap.add_argument('--tau', type=float, default=0.85, help='temperature of the interpolation figure')
     ap.add_argument('--taus', type=float, nargs='*', default=list(TAUS), help='temperatures of the sample FIDs')
+    ap.add_argument('--reuse', action='store_true', help="measure a row's finished run again instead of training it anew")
     ap.add_argument('--eval-only', action='store_true', help="measure the rows' existing checkpoints again (with --taus), no training")
     a = ap.parse_args()
     if a.list: [print(f"{k:18s} {v[2]}") for k, v in ROWS.items()]; return
@@ -122,7 +129,7 @@ def main():
         cfg, over, what = ROWS[name]
         print(f"== {name}: {what}", flush=True)
         if a.eval_only: row = res['rows'][name]
-        else: row = dict(config=cfg, overrides=over, what=what, **train(name, cfg, over + [f'iw_samples={BPD_K}'], a.minutes, work/'runs', cache))
+        else: row = dict(config=cfg, overrides=over, what=what, **train(name, cfg, over + [f'iw_samples={BPD_K}'], a.minutes, work/'runs', cache, a.reuse))
         row['test'] = {**row.get('test', {}), **evaluate(row['checkpoint'], fid, folder, a.taus)}
         res.setdefault('rows', {})[name] = row
         out.parent.mkdir(parents=True, exist_ok=True); out.write_text(json.dumps(res, indent=1))

@@ -95,7 +95,8 @@ class MachinerySettings:
     output_dir:str = 'outputs' # checkpoints, logs and plots go below this folder
     log_every:int = 20 # steps between history rows (and progress-bar updates)
     checkpoint_every:int = 500 # steps between mid-epoch checkpoints (last.pt); 0: only at epoch ends
-    keep_last:int = 3 # epoch checkpoints kept (best.pt and last.pt are kept apart)
+    keep_last:int = 3 # the most recent epoch checkpoints kept (best.pt and last.pt are kept apart)
+    keep_every:int = 5 # also keep every Nth epoch's checkpoint_epoch_N.pt for good (0: none); each holds the weights and AdamW's two moments, 3 x 4 bytes a parameter (~370 MB for the design model)
 
 # %% ../nbs/00a_config.ipynb #de3a334d
 @dataclass
@@ -120,7 +121,7 @@ _LIMITS = dict(image_size=(16, None), latent_dim=(1, None), base_channels=(1, No
                batch_size=(1, None), epochs=(0, None), kl_warmup_epochs=(0, None),
                beta=(0, None), perceptual_weight=(0, None), lr=(0, None),
                sigma_init=(1e-4, None), synthetic_size=(20, None), num_workers=(0, None), weight_decay=(0, None), ema=(0, 0.99999), warmup_steps=(0, None),
-               grad_clip=(0, None), max_nonfinite=(1, None), max_steps=(0, None), max_minutes=(0, None), log_every=(1, None), checkpoint_every=(0, None), keep_last=(1, None), kl_cycles=(1, None), kl_cycle_ratio=(1e-6, 1), free_bits=(0, None), iw_samples=(1, None))
+               grad_clip=(0, None), max_nonfinite=(1, None), max_steps=(0, None), max_minutes=(0, None), log_every=(1, None), checkpoint_every=(0, None), keep_last=(1, None), keep_every=(0, None), kl_cycles=(1, None), kl_cycle_ratio=(1e-6, 1), free_bits=(0, None), iw_samples=(1, None))
 
 def _check_type(name:str, value:Any, tp:Any) -> Any:
     "Return `value` checked (and for floats, converted) against the annotation `tp`."

@@ -264,7 +264,9 @@ def save(self:Trainer, *names:str):
     if 'last.pt' in names: self._keep_stable()
     for name in names: save_checkpoint(self.run.checkpoints/name, state)
     if 'last.pt' in names: self._last_saved_step = self.step
-    for p in self.run.epoch_checkpoints()[:-self.cfg.keep_last]: p.unlink()
+    every = self.cfg.keep_every
+    for p in self.run.epoch_checkpoints()[:-self.cfg.keep_last]:
+        if not (every and int(p.stem.rsplit('_', 1)[1]) % every == 0): p.unlink()
 
 @patch
 def _keep_stable(self:Trainer):
