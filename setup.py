@@ -45,7 +45,6 @@ setuptools.setup(
     include_package_data=True,
     install_requires=requirements,
     extras_require={'dev': dev_requirements, 'metrics': metrics_requirements},
-    python_requires='>=' + min_python,
     zip_safe=False,
     entry_points={
         'console_scripts': scripts,

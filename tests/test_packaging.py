@@ -12,6 +12,7 @@ def test_pyproject_names_the_package_and_leaves_the_rest_to_settings_ini():
     p = tomllib.loads((ROOT/'pyproject.toml').read_text())
     assert p['project']['name'] == settings()['lib_name'] and p['build-system']['build-backend'] == 'setuptools.build_meta'
     assert {'version', 'dependencies', 'optional-dependencies', 'scripts'} <= set(p['project']['dynamic'])
+    assert p['project']['requires-python'] == '>=' + settings()['min_python']
 
 def test_wheel_metadata_matches_settings_ini(tmp_path):
     r = subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-q', '-w', str(tmp_path), str(ROOT)],
