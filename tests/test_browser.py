@@ -15,7 +15,7 @@ MISSING = not CHROMIUM or sync_playwright is None
 if MISSING and os.environ.get('VAE_CELEBA_REQUIRE_BROWSER'):   # set by .ci/run: there a skip would hide a broken install
     raise RuntimeError(f"the browser test cannot run: chromium {'found' if CHROMIUM else 'missing'}, playwright {'missing' if sync_playwright is None else 'found'}")
 pytestmark = pytest.mark.skipif(MISSING, reason='needs Debian chromium and the playwright package')
-NOTEBOOK = Path(__file__).parent/'browser'/'explore.ipynb'
+NOTEBOOK = Path(__file__).resolve().parents[1]/'nbs'/'08_explore.ipynb'   # the checkpoint explorer of the docs
 SHOTS = Path(os.environ.get('VAE_CELEBA_SCREENSHOTS', Path(__file__).resolve().parents[1]/'outputs'/'browser_screenshots'))
 
 def free_port():
@@ -34,7 +34,7 @@ def checkpoint(tmp_path):
 @pytest.fixture
 def jupyterlab(tmp_path, checkpoint):
     "JupyterLab from this venv on 127.0.0.1 with a token and private runtime/config folders; stopped by its pid."
-    root = tmp_path/'nbs'; root.mkdir(); shutil.copy(NOTEBOOK, root/'explore.ipynb')
+    root = tmp_path/'nbs'; root.mkdir(); shutil.copy(NOTEBOOK, root/'explore.ipynb')   # a copy: the run does not touch nbs/
     port, token = free_port(), uuid.uuid4().hex
     env = dict(os.environ, VAE_CELEBA_CHECKPOINT=str(checkpoint), JUPYTER_RUNTIME_DIR=str(tmp_path/'runtime'),
                JUPYTER_CONFIG_DIR=str(tmp_path/'jconfig'), JUPYTER_DATA_DIR=str(Path(sys.prefix)/'share'/'jupyter'),
@@ -56,6 +56,13 @@ def jupyterlab(tmp_path, checkpoint):
     try: p.wait(timeout=20)
     except subprocess.TimeoutExpired: p.kill(); p.wait()
     log.close()
+
+def _temperature_cell() -> int:
+    "Index among the explorer's code cells of the one that shows the temperature slider (the interpolation is the next)."
+    import json
+    code = [''.join(c['source']) for c in json.loads(NOTEBOOK.read_text())['cells'] if c['cell_type'] == 'code']
+    return next(i for i, c in enumerate(code) if c.startswith('explore_temperature('))
+TEMPERATURE_CELL = _temperature_cell()
 
 def output_image(page, cell):
     "The image element that the `cell`-th code cell displays (0-based among code cells)."
@@ -93,20 +100,23 @@ def test_sliders_change_the_image(jupyterlab):
             page.click('.lm-MenuBar-itemLabel:text-is("Run")')
             page.click('li[data-command="notebook:run-all-cells"], li[data-command="runmenu:run-all"]')
             sliders = page.locator('.widget-slider .noUi-handle, .widget-hslider .noUi-handle')
-            try: sliders.nth(3).wait_for(timeout=180_000)                 # 1 temperature + 3 interpolation sliders
+            try: sliders.nth(8).wait_for(timeout=180_000)                 # temperature 1, interpolations 3 + 3, attribute 1, photo 1
             except Exception:
                 page.screenshot(path=SHOTS/'failure.png'); raise
-            temp_img, interp_img = output_image(page, 2), output_image(page, 3)
+            temp_img, interp_img = output_image(page, TEMPERATURE_CELL), output_image(page, TEMPERATURE_CELL + 1)
             temp_img.wait_for(); interp_img.wait_for()
             page.screenshot(path=SHOTS/'1_after_run_all.png')
+            label = page.locator('.jp-CodeCell').nth(TEMPERATURE_CELL).locator('.widget-label').first
+            assert label.inner_text().strip() == 'temperature', label.inner_text()
+            assert label.evaluate('e => e.scrollWidth <= e.clientWidth'), "the slider's label is cut short"
             a = temp_img.screenshot(path=SHOTS/'2_temperature_before.png'); src = temp_img.get_attribute('src')
-            drag_slider(page, 2, 0, -8)                                    # temperature 1.0 -> 0.2
+            drag_slider(page, TEMPERATURE_CELL, 0, -8)                                    # temperature 1.0 -> 0.2
             assert wait_changed(temp_img, src), "moving the temperature slider did not change the image"
             time.sleep(0.5)
             b = temp_img.screenshot(path=SHOTS/'3_temperature_after.png')
             assert a != b
             c = interp_img.screenshot(path=SHOTS/'4_interpolation_before.png'); src = interp_img.get_attribute('src')
-            drag_slider(page, 3, 0, 6)                                     # position 0.5 -> 0.8
+            drag_slider(page, TEMPERATURE_CELL + 1, 0, 6)                                     # position 0.5 -> 0.8
             assert wait_changed(interp_img, src), "moving the interpolation slider did not change the image"
             time.sleep(0.5)
             d = interp_img.screenshot(path=SHOTS/'5_interpolation_after.png')

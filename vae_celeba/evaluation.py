@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from .cli import run_cli
 from .config import Config, resolve_device
 from .core import atomic_write_text, progress_disabled
-from .data import DataError, ImageCache, prepare, to_float
+from .data import DataError, ImageCache, load_image, prepare, to_float
 from .metrics import active_units, bpd_bounds, fid_metric, fit_log_sigma, kl_per_dim
 from .model import VAE
 from .run import RunPaths, model_from_checkpoint, plot_history
@@ -30,7 +30,7 @@ from .run import RunPaths, model_from_checkpoint, plot_history
 __all__ = ['lerp', 'slerp', 'interpolate', 'temperature_grid', 'grid_figure', 'save_figure', 'attribute_vector',
            'apply_attribute', 'load_test_split', 'posterior_means', 'reconstruction_metrics', 'bpd_metrics', 'evaluate',
            'evaluate_cli', 'evaluate_main', 'slider_view', 'explore_temperature', 'explore_interpolation',
-           'explore_attribute']
+           'explore_attribute', 'explore_photo']
 
 # %% ../nbs/04_evaluation.ipynb #7b512ca9
 def lerp(a:torch.Tensor, b:torch.Tensor, t:torch.Tensor) -> torch.Tensor:
@@ -319,12 +319,14 @@ def slider_view(render, sliders:dict):
     return box
 
 # %% ../nbs/04_evaluation.ipynb #976b2ae1
+_LABEL = dict(style={'description_width': 'initial'})   # labels in full ("temperature", not "temperat...")
+
 def explore_temperature(model:VAE, n:int=8, seed:int=0):
     "A sample grid from fixed noise, with a temperature slider."
     import ipywidgets as W
     eps = torch.randn(n, model.cfg.latent_dim, generator=torch.Generator().manual_seed(seed))
     def render(tau): return _png(model.sample(n, tau, eps=eps).float().cpu(), n)
-    slider_view(render, dict(tau=W.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.1, description='temperature')))
+    slider_view(render, dict(tau=W.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.1, description='temperature', **_LABEL)))
 
 def explore_interpolation(model:VAE, images:torch.Tensor, a:int=0, b:int=1, mode:str='spherical'):
     "Two faces, their reconstructions and the decoded point at position t between them, with sliders for t and the faces."
@@ -336,12 +338,21 @@ def explore_interpolation(model:VAE, images:torch.Tensor, a:int=0, b:int=1, mode
         z = path(face_a, face_b)
         strip = torch.stack([images[face_a % n].float() / 255, z[0], z[round(t * 100)], z[-1], images[face_b % n].float() / 255])
         return _png(strip, 5)
-    slider_view(render, dict(t=W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description='position'),
-                                    face_a=W.IntSlider(value=a, min=0, max=n - 1, description='face a'),
-                                    face_b=W.IntSlider(value=b, min=0, max=n - 1, description='face b')))
+    slider_view(render, dict(t=W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description='position t', **_LABEL),
+                                    face_a=W.IntSlider(value=a, min=0, max=n - 1, description='face a', **_LABEL),
+                                    face_b=W.IntSlider(value=b, min=0, max=n - 1, description='face b', **_LABEL)))
 
 def explore_attribute(model:VAE, images:torch.Tensor, vec:torch.Tensor, name:str='attribute', n:int=6):
     "Faces with an attribute vector added at a strength chosen by a slider."
     import ipywidgets as W
     def render(strength): return _png(apply_attribute(model, images[:n], vec, (0.0, strength))[:, 1], n)
-    slider_view(render, dict(strength=W.FloatSlider(value=1.0, min=-3.0, max=3.0, step=0.25, description=name)))
+    slider_view(render, dict(strength=W.FloatSlider(value=1.0, min=-3.0, max=3.0, step=0.25, description=f'{name} strength', **_LABEL)))
+
+# %% ../nbs/04_evaluation.ipynb #1ef39f16
+def explore_photo(model:VAE, path:str|Path, vec:torch.Tensor, name:str='attribute'):
+    "A photo cropped as the data pipeline crops CelebA, its reconstruction, and the attribute `vec` added to both at a slider's strength."
+    import ipywidgets as W
+    try: face = torch.from_numpy(load_image(Path(path).read_bytes(), model.cfg.image_size))[None]   # (1, 3, S, S) uint8
+    except (OSError, ValueError) as e: raise DataError(f"{path}: cannot be read as an image ({e}); give a JPEG or PNG file") from None
+    def render(strength): return _png(torch.cat([face.float() / 255, apply_attribute(model, face, vec, (0.0, strength))[0]]), 3)
+    slider_view(render, dict(strength=W.FloatSlider(value=1.0, min=-3.0, max=3.0, step=0.25, description=f'{name} strength', **_LABEL)))

@@ -8,16 +8,18 @@ from __future__ import annotations
 import time
 
 import torch
+import torch.nn as nn
 from fastcore.script import Param
 from torch.utils.flop_counter import FlopCounterMode
 
 from .cli import config_keys_help, run_cli
 from .config import load_config, resolve_device
-from .losses import VAELoss
+from .config import Config
+from .losses import PerceptualLoss, VAELoss, vgg16_features
 from .model import VAE
 
 # %% auto #0
-__all__ = ['model_stats', 'train_step_speed', 'summary_cli', 'summary_main']
+__all__ = ['model_stats', 'saved_bytes', 'step_footprint', 'train_step_speed', 'summary_cli', 'summary_main']
 
 # %% ../nbs/02c_summary.ipynb #3007c50f
 def model_stats(model:VAE) -> dict:
@@ -28,6 +30,47 @@ def model_stats(model:VAE) -> dict:
     x = torch.rand(1, 3, s, s, device=next(model.parameters()).device)
     with FlopCounterMode(display=False) as fc, torch.no_grad(): model(x)
     return dict(params=n, params_latent_linears=n_lin, gflop_forward_per_image=fc.get_total_flops() / 1e9)
+
+# %% ../nbs/02c_summary.ipynb #7bd7d1e3
+def saved_bytes(
+    modules:list[nn.Module], # whose parameters and buffers are not counted
+    loss_fn, # a function of no arguments that runs the forward pass and returns the loss
+    dtype:torch.dtype|None=None, # autocast dtype, `None` for none
+    device_type:str='cpu',
+) -> int:
+    "Bytes of the distinct storages autograd saves for backward while `loss_fn()` runs."
+    skip = {t.untyped_storage().data_ptr() for m in modules for t in (*m.parameters(), *m.buffers())}
+    seen = {}
+    def pack(t):
+        st = t.untyped_storage()
+        if st.data_ptr() not in skip: seen[st.data_ptr()] = st.nbytes()
+        return t
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), torch.autocast(device_type, dtype=dtype, enabled=dtype is not None):
+        loss = loss_fn()   # kept until the sum: the saved storages stay alive, so no address is reused
+        return sum(seen.values())
+
+# %% ../nbs/02c_summary.ipynb #28c2056c
+def step_footprint(
+    cfg:Config, # the model and loss settings (latent size, width, perceptual loss, ema)
+    batch_size:int, # images per step
+    precision:str='fp32', # 'fp32' or 'bf16' (autocast)
+) -> dict:
+    "Bytes held by one training step of `cfg`'s model, by part, and its training FLOPs per image (measured on the CPU)."
+    torch.manual_seed(0)
+    model, dtype = VAE(cfg), {'fp32': None, 'bf16': torch.bfloat16}[precision]
+    perc = PerceptualLoss(vgg16_features()) if cfg.use_perceptual else None   # the weights do not change the sizes
+    crit = VAELoss(perceptual=perc, perceptual_weight=cfg.perceptual_weight)
+    def step(b):
+        x = torch.rand(b, 3, cfg.image_size, cfg.image_size)
+        x_hat, mu, logvar = model(x)
+        return crit(x_hat, x, mu, logvar)['loss']
+    a1, a2 = (saved_bytes([model, crit], lambda: step(b), dtype) for b in (1, 2))
+    with FlopCounterMode(display=False) as fc: step(1).backward()
+    n = sum(p.numel() for p in model.parameters())
+    parts = dict(weights=4 * n, gradients=4 * n, adamw_state=8 * n, ema=4 * n if cfg.ema > 0 else 0,
+                 perceptual_weights=sum(4 * p.numel() for p in perc.parameters()) if perc else 0,
+                 activations=a1 + (a2 - a1) * (batch_size - 1))
+    return dict(parts=parts, total=sum(parts.values()), activations_per_image=a2 - a1, train_flop_per_image=fc.get_total_flops())
 
 # %% ../nbs/02c_summary.ipynb #e2de2a61
 def train_step_speed(

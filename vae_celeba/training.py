@@ -5,7 +5,7 @@
 # %% ../nbs/03_training.ipynb #2783a853
 from __future__ import annotations
 
-import logging, math, os, random, shutil, signal, statistics, time
+import logging, math, os, random, shutil, signal, statistics, time, warnings
 from collections import deque
 from dataclasses import asdict
 from pathlib import Path
@@ -32,8 +32,8 @@ from .run import (RunPaths, append_history, load_checkpoint, load_model_state, p
                             set_rng_state, trim_history, write_run_config)
 
 # %% auto #0
-__all__ = ['TrainingError', 'lr_factor', 'autocast_dtype', 'resolve_switch', 'latent_noise', 'param_groups', 'Trainer',
-           'save_progress_grid', 'init_distributed', 'train_cli', 'train_main']
+__all__ = ['TrainingError', 'lr_factor', 'autocast_dtype', 'resolve_switch', 'device_plan', 'latent_noise', 'param_groups',
+           'Trainer', 'save_progress_grid', 'init_distributed', 'train_cli', 'train_main']
 
 # %% ../nbs/03_training.ipynb #a66287b4
 class TrainingError(VAECelebaError, RuntimeError):
@@ -63,6 +63,18 @@ def resolve_switch(value:str, device:torch.device, setting:str) -> bool:
     # compile: 2.2x on this CPU; needs a C++ compiler there
     return device.type == 'cuda' or (device.type == 'cpu' and any(shutil.which(c) for c in ('cc', 'gcc', 'clang', 'g++')))
 
+# %% ../nbs/03_training.ipynb #ffb1161f
+def device_plan(cfg:Config, device:torch.device) -> dict:
+    "How a run of `cfg` trains on `device`: every choice that differs between a CPU and a GPU, with a note for each fallback."
+    precision, notes, cuda = cfg.precision, [], device.type == 'cuda'
+    if precision == 'bf16' and cuda and not torch.cuda.is_bf16_supported(including_emulation=False):
+        precision = 'fp16'
+        notes.append(f"{torch.cuda.get_device_name(device)} has no bf16 (a GPU before Ampere): training in fp16 with a gradient "
+                     f"scaler instead; precision=fp32 for full precision")
+    return dict(precision=precision, autocast=autocast_dtype(precision), grad_scaler=precision == 'fp16',
+                channels_last=resolve_switch(cfg.channels_last, device, 'channels_last'), compile=resolve_switch(cfg.compile, device, 'compile'),
+                pin_memory=cuda, non_blocking=True, ddp_backend='nccl' if cuda else 'gloo', notes=notes)
+
 # %% ../nbs/03_training.ipynb #ff12bfe5
 def latent_noise(
     seed:int, # run seed
@@ -91,10 +103,10 @@ class Trainer:
                  cfg:Config, # the run's settings
                  rank:int=0, world_size:int=1, # this process and the number of processes
                  perceptual:nn.Module|None=None, # a perceptual loss to use instead of loading VGG16 (tests)
-                 device:torch.device|None=None): # default: `resolve_device(cfg.device)` (the local GPU under torchrun)
-        self.cfg, self.rank, self.world = cfg, rank, world_size
+                 device:torch.device|None=None, # default: `resolve_device(cfg.device)` (the local GPU under torchrun)
+                 on_epoch=None): # called with the trainer after each epoch's checkpoint and plots (rank 0): live displays
+        self.cfg, self.rank, self.world, self.on_epoch = cfg, rank, world_size, on_epoch
         self.device = device or resolve_device(cfg.device)
-        self.dtype = autocast_dtype(cfg.precision)
         self.crit = VAELoss.from_config(cfg, perceptual).to(self.device)      # no VGG weights: stops here, before any work
         torch.manual_seed(cfg.seed); random.seed(cfg.seed); np.random.seed(cfg.seed)
         self._build_model()
@@ -102,7 +114,7 @@ class Trainer:
         self.params = [p for g in param_groups([self.model, self.crit], cfg.weight_decay) for p in g['params']]
         self.opt = torch.optim.AdamW(param_groups([self.model, self.crit], cfg.weight_decay), lr=cfg.lr,
                                      fused=self.device.type in ('cpu', 'cuda'))   # fused: one kernel, 4.5x faster here
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == 'fp16')
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.plan['grad_scaler'])
         self.loaders = make_loaders(cfg, rank, world_size, self.device)
         self.steps_per_epoch = len(self.loaders['train'])
         self.total_steps = cfg.max_steps or cfg.epochs * self.steps_per_epoch
@@ -117,13 +129,16 @@ class Trainer:
 # %% ../nbs/03_training.ipynb #22a133e0
 @patch
 def _build_model(self:Trainer):
-    "The VAE on the device, in the memory layout and (compiled or not) wrapper that the config asks for."
+    "The device plan, and the VAE on the device in the memory layout and (compiled or not) wrapper that the plan says."
     cfg = self.cfg
+    self.plan = device_plan(cfg, self.device)   # precision, channels_last, compile, pinned copies: what differs on a GPU
+    for note in self.plan['notes']: warnings.warn(note)
+    self.dtype = self.plan['autocast']
     self.model = VAE(cfg).to(self.device)
-    self.channels_last = resolve_switch(cfg.channels_last, self.device, 'channels_last')
+    self.channels_last = self.plan['channels_last']
     if self.channels_last: self.model.to(memory_format=torch.channels_last)
     self.net = DDP(self.model) if self.world > 1 else self.model
-    if resolve_switch(cfg.compile, self.device, 'compile'):
+    if self.plan['compile']:
         if self.device.type == 'cpu':   # Inductor's C++ build warns that CUDA is missing, which is expected here
             logging.getLogger('torch.utils.cpp_extension').setLevel(logging.ERROR)
         self.net = torch.compile(self.net)
@@ -245,7 +260,9 @@ def load_state_dict(self:Trainer, ck:dict, path='checkpoint'):
     load_model_state(self.model, ck['model'], path)
     self.crit.load_state_dict(ck['crit']); self.opt.load_state_dict(ck['opt'])
     self.sched.load_state_dict(ck['sched']); self.scaler.load_state_dict(ck['scaler'])
-    self.step, self.epoch, self.batch_in_epoch = ck['step'], ck['epoch'], ck['batch_in_epoch']
+    self.step, self.epoch = ck['step'], ck['epoch']
+    old_bs = ck.get('config', {}).get('batch_size', self.cfg.batch_size)   # resumed with another batch_size (after running out of
+    self.batch_in_epoch = ck['batch_in_epoch'] * old_bs // self.cfg.batch_size   # memory): the epoch goes on from the same image
     self.best = ck['best'] if ck.get('best_by') == 'neg_elbo' else math.inf   # older files kept the best beta-weighted loss
     self.skipped = ck['skipped']
     self.epoch_sums = dict(ck.get('epoch_sums', {}))   # absent in checkpoints of versions before it was kept
@@ -382,6 +399,7 @@ def _epoch_end(self:Trainer):
     self.run.plots.mkdir(parents=True, exist_ok=True)
     plot_history(self.run.history, self.run.plots/'loss_curves.png')
     save_progress_grid(self.eval_model, self._fixed[0], self._fixed[1], self.run.epoch_plot(self.epoch))
+    if self.on_epoch: self.on_epoch(self)
 
 # %% ../nbs/03_training.ipynb #0582ab34
 @patch
@@ -439,6 +457,11 @@ def fit(self:Trainer,
             why = self._run_epoch()
             if why: return self._summary(why)
         return self._summary('done')
+    except torch.OutOfMemoryError:
+        then = f"then resume: {self.run.resume_command()} batch_size=N" if self.run.last.exists() else "then start again with --overwrite"
+        raise TrainingError(f"out of memory on {self.device} at step {self.step} (batch_size {self.cfg.batch_size}, precision "
+                            f"{self.cfg.precision}): lower batch_size, use precision=bf16, or use_perceptual=false (the hardware "
+                            f"chapter lists the memory of each); {then}") from None
     except OSError as e:   # a full disk or a lost mount while writing logs or plots (checkpoints have their own message)
         then = f"then resume: {self.run.resume_command()}" if self.run.last.exists() else "then start the run again"
         raise TrainingError(f"a file operation failed: {e}; {free_mib(self.run.root):,.0f} MiB are free for {self.run.root}. "
