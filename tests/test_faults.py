@@ -30,8 +30,11 @@ def test_read_only_folders(tmp_path, read_only):
 
 def test_ctrl_c_in_prepare(tmp_path):
     cache = tmp_path/'cache'
+    # SIGINT back to its default in the child: a test run started in the background (nohup ... &) ignores SIGINT, the child
+    # would inherit that, and Python installs no KeyboardInterrupt handler where SIGINT is ignored at start-up
     p = subprocess.Popen([console_script('vae_celeba_prepare'), 'dataset=synthetic', 'synthetic_size=6000', f'cache_dir={cache}',
-                          'num_workers=0'], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                          'num_workers=0'], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     wait_for(lambda: any(cache.glob('*/.*.tmp*')), p, timeout=120)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=120)
