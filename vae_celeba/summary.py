@@ -52,13 +52,12 @@ def saved_bytes(
 # %% ../nbs/02c_summary.ipynb #28c2056c
 def step_footprint(
     cfg:Config, # the model and loss settings (latent size, width, perceptual loss, ema)
-    batch_size:int, # images per step
     precision:str='fp32', # 'fp32' or 'bf16' (autocast)
+    batch_sizes:tuple=(32,), # the batch sizes to give the bytes for
 ) -> dict:
-    "Bytes held by one training step of `cfg`'s model, by part, and its training FLOPs per image (measured on the CPU)."
-    torch.manual_seed(0)
-    model, dtype = VAE(cfg), {'fp32': None, 'bf16': torch.bfloat16}[precision]
-    perc = PerceptualLoss(vgg16_features()) if cfg.use_perceptual else None   # the weights do not change the sizes
+    "Bytes held by one training step of `cfg`'s model, by part, at each batch size, and its training FLOPs per image (measured on the CPU)."
+    model, dtype = VAE(cfg), {'fp32': None, 'bf16': torch.bfloat16}[precision]   # sizes do not depend on the weights' values
+    perc = PerceptualLoss(vgg16_features()) if cfg.use_perceptual else None
     crit = VAELoss(perceptual=perc, perceptual_weight=cfg.perceptual_weight)
     def step(b):
         x = torch.rand(b, 3, cfg.image_size, cfg.image_size)
@@ -67,10 +66,11 @@ def step_footprint(
     a1, a2 = (saved_bytes([model, crit], lambda: step(b), dtype) for b in (1, 2))
     with FlopCounterMode(display=False) as fc: step(1).backward()
     n = sum(p.numel() for p in model.parameters())
-    parts = dict(weights=4 * n, gradients=4 * n, adamw_state=8 * n, ema=4 * n if cfg.ema > 0 else 0,
-                 perceptual_weights=sum(4 * p.numel() for p in perc.parameters()) if perc else 0,
-                 activations=a1 + (a2 - a1) * (batch_size - 1))
-    return dict(parts=parts, total=sum(parts.values()), activations_per_image=a2 - a1, train_flop_per_image=fc.get_total_flops())
+    fixed = dict(weights=4 * n, gradients=4 * n, adamw_state=8 * n, ema=4 * n if cfg.ema > 0 else 0,
+                 perceptual_weights=sum(4 * p.numel() for p in perc.parameters()) if perc else 0)
+    parts = {b: {**fixed, 'activations': a1 + (a2 - a1) * (b - 1)} for b in batch_sizes}   # linear in the batch size
+    return dict(batches={b: dict(parts=p, total=sum(p.values())) for b, p in parts.items()},
+                activations_per_image=a2 - a1, train_flop_per_image=fc.get_total_flops())
 
 # %% ../nbs/02c_summary.ipynb #e2de2a61
 def train_step_speed(

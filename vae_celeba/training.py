@@ -261,8 +261,8 @@ def load_state_dict(self:Trainer, ck:dict, path='checkpoint'):
     self.crit.load_state_dict(ck['crit']); self.opt.load_state_dict(ck['opt'])
     self.sched.load_state_dict(ck['sched']); self.scaler.load_state_dict(ck['scaler'])
     self.step, self.epoch = ck['step'], ck['epoch']
-    old_bs = ck.get('config', {}).get('batch_size', self.cfg.batch_size)   # resumed with another batch_size (after running out of
-    self.batch_in_epoch = ck['batch_in_epoch'] * old_bs // self.cfg.batch_size   # memory): the epoch goes on from the same image
+    # resumed with another batch_size (after running out of memory): the epoch goes on from the same image, to a whole batch
+    self.batch_in_epoch = ck['batch_in_epoch'] * ck['config']['batch_size'] // self.cfg.batch_size
     self.best = ck['best'] if ck.get('best_by') == 'neg_elbo' else math.inf   # older files kept the best beta-weighted loss
     self.skipped = ck['skipped']
     self.epoch_sums = dict(ck.get('epoch_sums', {}))   # absent in checkpoints of versions before it was kept
@@ -460,8 +460,8 @@ def fit(self:Trainer,
     except torch.OutOfMemoryError:
         then = f"then resume: {self.run.resume_command()} batch_size=N" if self.run.last.exists() else "then start again with --overwrite"
         raise TrainingError(f"out of memory on {self.device} at step {self.step} (batch_size {self.cfg.batch_size}, precision "
-                            f"{self.cfg.precision}): lower batch_size, use precision=bf16, or use_perceptual=false (the hardware "
-                            f"chapter lists the memory of each); {then}") from None
+                            f"{self.plan['precision']}): lower batch_size{', use precision=bf16' * (self.plan['precision'] == 'fp32')}, "
+                            f"or use_perceptual=false (the hardware chapter lists the memory of each); {then}") from None
     except OSError as e:   # a full disk or a lost mount while writing logs or plots (checkpoints have their own message)
         then = f"then resume: {self.run.resume_command()}" if self.run.last.exists() else "then start the run again"
         raise TrainingError(f"a file operation failed: {e}; {free_mib(self.run.root):,.0f} MiB are free for {self.run.root}. "
