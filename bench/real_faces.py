@@ -2,6 +2,7 @@
 evaluated on its test split; the rows go into one JSON file that the results chapter (nbs/05_results.ipynb) shows.
 
   python bench/real_faces.py --rows demo_mse gauss_learned ...   [--minutes 10] [--out nbs/results/real_faces.json]
+  python bench/real_faces.py --rows demo_mse autoencoder --tag amd   # stored as demo_mse@amd, autoencoder@amd
   python bench/real_faces.py --list
 
 Protocol (written into the JSON with every row):
@@ -122,6 +123,7 @@ def main():
     ap.add_argument('--taus', type=float, nargs='*', default=list(TAUS), help='temperatures of the sample FIDs (none: reconstructions only, e.g. for the autoencoder)')
     ap.add_argument('--reuse', action='store_true', help="measure a row's finished run again instead of training it anew")
     ap.add_argument('--eval-only', action='store_true', help="measure the rows' existing checkpoints again (with --taus), no training")
+    ap.add_argument('--tag', default='', help="store the rows as NAME@TAG (the same recipe again, e.g. on another processor)")
     a = ap.parse_args()
     if a.list: [print(f"{k:18s} {v[2]}") for k, v in ROWS.items()]; return
     if a.figures:
@@ -137,12 +139,15 @@ def main():
                            minutes=a.minutes, cpu=torch.get_num_threads())
     fid, mean_baseline = reference(folder, work)
     res['mean_image'] = mean_baseline
-    for name in a.rows:
-        cfg, over, what = ROWS[name]
+    for recipe in a.rows:
+        cfg, over, what = ROWS[recipe]
+        name = f'{recipe}@{a.tag}' if a.tag else recipe
         print(f"== {name}: {what}", flush=True)
         if a.eval_only: row = res['rows'][name]
-        else: row = dict(config=cfg, overrides=over, what=what, **train(name, cfg, over + [f'iw_samples={BPD_K}'], a.minutes, work/'runs', cache, a.reuse))
-        row['test'] = {**row.get('test', {}), **evaluate(row['checkpoint'], fid, folder, a.taus)}
+        else: row = dict(recipe=recipe, config=cfg, overrides=over, what=what,
+                         **train(name, cfg, over + [f'iw_samples={BPD_K}'], a.minutes, work/'runs', cache, a.reuse))
+        taus = [] if 'beta=0' in over else a.taus   # a plain autoencoder has no prior to sample from
+        row['test'] = {**row.get('test', {}), **evaluate(row['checkpoint'], fid, folder, taus)}
         if not a.eval_only: row['machine'] = dict(cpu=_cpu_model(), threads=torch.get_num_threads())
         res.setdefault('rows', {})[name] = row
         out.parent.mkdir(parents=True, exist_ok=True); out.write_text(json.dumps(res, indent=1))

@@ -515,7 +515,7 @@ def to_float(
 def make_loaders(
     cfg:Config, # uses the data settings, batch_size, hflip, num_workers, seed
     rank:int=0, world_size:int=1, # this process and the number of processes
-    device:torch.device|str='cpu', # the training device
+    pin_memory:bool=False, # page-locked batches (the trainer's `device_plan` asks for them on CUDA)
 ) -> dict[str, Batches]:
     "`Batches` for train, valid and test, preparing the cache first when needed (rank 0 first, under DDP); gathered in-process."
     import torch.distributed as dist
@@ -523,9 +523,8 @@ def make_loaders(
         if rank == 0: prepare(cfg)
         dist.barrier()                             # the others wait, then find the finished cache
     folder = prepare(cfg, quiet=rank != 0)
-    pin = torch.device(device).type == 'cuda'
     return {s: Batches(ImageCache(folder, s), cfg.batch_size, shuffle=s == 'train', hflip=cfg.hflip and s == 'train',
-                       seed=cfg.seed, rank=rank, world_size=world_size, num_workers=0, pin_memory=pin, drop_last=s == 'train')
+                       seed=cfg.seed, rank=rank, world_size=world_size, num_workers=0, pin_memory=pin_memory, drop_last=s == 'train')
             for s in SPLITS}
 
 # %% ../nbs/01b_data.ipynb #0ecd8b71

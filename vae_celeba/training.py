@@ -5,7 +5,7 @@
 # %% ../nbs/03_training.ipynb #2783a853
 from __future__ import annotations
 
-import logging, math, os, random, shutil, signal, statistics, time, warnings
+import gc, logging, math, os, random, shutil, signal, statistics, time, warnings
 from collections import deque
 from dataclasses import asdict
 from pathlib import Path
@@ -64,6 +64,8 @@ def resolve_switch(value:str, device:torch.device, setting:str) -> bool:
     return device.type == 'cuda' or (device.type == 'cpu' and any(shutil.which(c) for c in ('cc', 'gcc', 'clang', 'g++')))
 
 # %% ../nbs/03_training.ipynb #ffb1161f
+def _ddp_backend(device:torch.device) -> str: return 'nccl' if device.type == 'cuda' else 'gloo'   # init_distributed uses it too
+
 def device_plan(cfg:Config, device:torch.device) -> dict:
     "How a run of `cfg` trains on `device`: every choice that differs between a CPU and a GPU, with a note for each fallback."
     precision, notes, cuda = cfg.precision, [], device.type == 'cuda'
@@ -73,7 +75,7 @@ def device_plan(cfg:Config, device:torch.device) -> dict:
                      f"scaler instead; precision=fp32 for full precision")
     return dict(precision=precision, autocast=autocast_dtype(precision), grad_scaler=precision == 'fp16',
                 channels_last=resolve_switch(cfg.channels_last, device, 'channels_last'), compile=resolve_switch(cfg.compile, device, 'compile'),
-                pin_memory=cuda, non_blocking=True, ddp_backend='nccl' if cuda else 'gloo', notes=notes)
+                pin_memory=cuda, non_blocking=True, ddp_backend=_ddp_backend(device), notes=notes)
 
 # %% ../nbs/03_training.ipynb #ff12bfe5
 def latent_noise(
@@ -115,7 +117,7 @@ class Trainer:
         self.opt = torch.optim.AdamW(param_groups([self.model, self.crit], cfg.weight_decay), lr=cfg.lr,
                                      fused=self.device.type in ('cpu', 'cuda'))   # fused: one kernel, 4.5x faster here
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.plan['grad_scaler'])
-        self.loaders = make_loaders(cfg, rank, world_size, self.device)
+        self.loaders = make_loaders(cfg, rank, world_size, pin_memory=self.plan['pin_memory'])
         self.steps_per_epoch = len(self.loaders['train'])
         self.total_steps = cfg.max_steps or cfg.epochs * self.steps_per_epoch
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: lr_factor(s, self.total_steps, cfg.warmup_steps, cfg.lr_schedule))
@@ -483,8 +485,9 @@ def init_distributed() -> tuple[int, int, torch.device|None]:
     local = int(os.environ.get('LOCAL_RANK', '0'))
     cuda = torch.cuda.is_available()
     if cuda: torch.cuda.set_device(local)
-    if not dist.is_initialized(): dist.init_process_group('nccl' if cuda else 'gloo')
-    return dist.get_rank(), world, torch.device(f'cuda:{local}') if cuda else torch.device('cpu')
+    dev = torch.device(f'cuda:{local}') if cuda else torch.device('cpu')
+    if not dist.is_initialized(): dist.init_process_group(_ddp_backend(dev))
+    return dist.get_rank(), world, dev
 
 # %% ../nbs/03_training.ipynb #973c12f3
 def train_cli(
@@ -505,11 +508,14 @@ def train_cli(
     rank, world, dev = init_distributed()
     try:
         s = Trainer(cfg, rank, world, device=dev).fit(resume, state, overwrite)
-        best = (f"best valid negative ELBO {s['best_valid_neg_elbo']:.2f}" if math.isfinite(s['best_valid_neg_elbo'])
-                else "no epoch finished, so no validation yet")
-        if rank == 0: print(f"{s['status']}: step {s['step']}, epoch {s['epoch']}, {best}; outputs in {s['output_dir']}")
+        # DDP holds the process group: free it now, while Python is whole (a gloo group that lives on to the interpreter's
+        # exit can abort it: "terminate called without an active exception"), and let every rank finish before any leaves
+        if dist.is_initialized(): gc.collect(); dist.barrier()
     finally:
         if dist.is_initialized(): dist.destroy_process_group()
+    best = (f"best valid negative ELBO {s['best_valid_neg_elbo']:.2f}" if math.isfinite(s['best_valid_neg_elbo'])
+            else "no epoch finished, so no validation yet")
+    if rank == 0: print(f"{s['status']}: step {s['step']}, epoch {s['epoch']}, {best}; outputs in {s['output_dir']}")
 
 # %% ../nbs/03_training.ipynb #829fc594
 def train_main():
