@@ -45,7 +45,7 @@ def _train_cmd(cfg:str, out:Path, cache:Path, over:list) -> list[str]:
             'checkpoint_every=0', *over]
 
 def warm_compile_cache(cfg:str, over:list, runs:Path, cache:Path):
-    "A few untimed steps first, so that no row pays torch.compile's first compilation out of its minutes (a cold first row got 1,243 steps, a warm one 1,577)."
+    "A few untimed steps first, so that no row pays torch.compile's first compilation out of its minutes (run cold, a first row got 1,243 steps; warm, 1,609)."
     r = subprocess.run(_train_cmd(cfg, runs/'_warmup', cache, [*over, 'max_steps=3']), capture_output=True, text=True)
     if r.returncode: raise SystemExit(f"warm-up training failed:\n{r.stderr[-3000:]}")
 
