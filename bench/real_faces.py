@@ -154,7 +154,7 @@ def main():
         if a.eval_only: row = res['rows'][name]
         else: row = dict(recipe=recipe, config=cfg, overrides=over, what=what,
                          **train(name, cfg, over + [f'iw_samples={BPD_K}'], a.minutes, work/'runs', cache, a.reuse))
-        taus = [] if 'beta=0' in over else a.taus   # a plain autoencoder has no prior to sample from
+        taus = [] if load_config(ROOT/cfg, over).beta == 0 else a.taus   # a plain autoencoder has no prior to sample from
         row['test'] = {**row.get('test', {}), **evaluate(row['checkpoint'], fid, folder, taus)}
         if not a.eval_only: row['machine'] = dict(cpu=_cpu_model(), threads=torch.get_num_threads())
         res.setdefault('rows', {})[name] = row
