@@ -23,7 +23,7 @@ SAMPLE = ROOT.parent/'shared'/'data'/'celeba-sample'
 N_REF, N_SAMPLES, BPD_IMAGES, BPD_K = 2000, 1000, 128, 32
 TAUS = (1.0, 0.7)            # every row; --taus adds more for a chosen row (Inception runs at ~9 images/s on 2 CPU cores)
 
-# name: (config file, overrides, what the row changes)
+# name: (config file, overrides, what the row changes[, the row whose trained run it reuses: only the prior is fitted afterwards])
 ROWS = {
     'demo_mse':       ('configs/demo.yaml', [], "the demo recipe on real faces: summed squared error (a Gaussian decoder with sigma^2 = 1/2)"),
     'gauss_learned':  ('configs/demo.yaml', ['recon=gaussian', 'learn_sigma=true'], "Gaussian NLL, sigma learned"),
@@ -34,6 +34,17 @@ ROWS = {
     'mse_beta0.25':   ('configs/demo.yaml', ['beta=0.25'], "summed squared error, beta = 0.25 (sigma = 0.35)"),
     'mse_beta2':      ('configs/demo.yaml', ['beta=2'], "summed squared error, beta = 2 (sigma = 1)"),
     'mse_ema':        ('configs/demo.yaml', ['ema=0.999'], "summed squared error, weights averaged (ema 0.999) for evaluation"),
+    'mse_beta0.1_9min': ('configs/demo.yaml', ['beta=0.1', 'max_minutes=9.1'],
+                       "summed squared error, beta = 0.1, 9.1 minutes (the rest of the ten for fitting the prior)"),
+    'gauss_learned_9min': ('configs/demo.yaml', ['recon=gaussian', 'learn_sigma=true', 'max_minutes=9.1'],
+                           "Gaussian NLL, sigma learned, 9.1 minutes (the rest of the ten for fitting the prior)"),
+    'gauss_learned_gmm': ('configs/demo.yaml', ['recon=gaussian', 'learn_sigma=true', 'max_minutes=9.1', 'prior=fitted'],
+                          "sigma learned for 9.1 minutes, then a mixture of 10 Gaussians fitted to the training posteriors", 'gauss_learned_9min'),
+    'demo_gmm':       ('configs/demo.yaml', ['prior=fitted'], "the demo recipe, sampled from a mixture of 10 Gaussians fitted to the training posteriors", 'demo_mse'),
+    'autoencoder_gmm': ('configs/demo.yaml', ['beta=0', 'kl_warmup_epochs=0', 'prior=fitted'],
+                        "the plain autoencoder, sampled from a mixture of 10 Gaussians fitted to its training codes", 'autoencoder'),
+    'mse_beta0.1_gmm': ('configs/demo.yaml', ['beta=0.1', 'max_minutes=9.1', 'prior=fitted'],
+                        "beta = 0.1 for 9.1 minutes, then a mixture of 10 Gaussians fitted to the training posteriors", 'mse_beta0.1_9min'),
     'mse_free_bits':  ('configs/demo.yaml', ['free_bits=0.25'], "summed squared error, free bits 0.25 nats per latent dimension"),
     'mse_cosine':     ('configs/demo.yaml', ['lr_schedule=cosine', 'max_steps=2500'],
                        "summed squared error, learning rate decayed to 0 by a cosine over 2,500 steps (what 10 minutes hold on the AMX machine)"),
@@ -57,6 +68,21 @@ def train(name:str, cfg:str, over:list, minutes:float, runs:Path, cache:Path, re
     if r.returncode: raise SystemExit(f"{name}: training failed:\n{r.stderr[-3000:]}")
     return _run_info(out, r.stdout.strip().splitlines()[-1], round(time.time() - t, 1))
 
+def fit_prior_of(name:str, base:str, base_wall, cfg:str, over:list, runs:Path, folder:Path) -> dict:
+    "A row that reuses `base`'s trained run: copy it, fit the latent prior to its last.pt as the trainer would, time the fit."
+    import shutil
+    from vae_celeba.config import load_config
+    from vae_celeba.run import add_fitted_prior
+    c = load_config(ROOT/cfg, over)
+    if (runs/name).exists(): shutil.rmtree(runs/name)
+    shutil.copytree(runs/base, runs/name)
+    t = time.time()
+    images = torch.from_numpy(np.array(np.load(folder/'train.npy', mmap_mode='r')[:c.prior_images]))
+    add_fitted_prior(runs/name/'checkpoints'/'last.pt', images, c.prior_components)
+    fit_s = round(time.time() - t, 1)
+    info = _run_info(runs/name, f"the run of {base}, then the prior fitted in {fit_s} s", None)
+    return dict(info, trained_as=base, prior_fit_s=fit_s, wall_s=None if base_wall is None else round(base_wall + fit_s, 1))
+
 def _run_info(out:Path, summary:str, wall_s) -> dict:
     hist = [json.loads(l) for l in (out/'logs'/'history.jsonl').read_text().splitlines()]
     ep = [h for h in hist if h['kind'] == 'epoch']
@@ -67,19 +93,24 @@ def _run_info(out:Path, summary:str, wall_s) -> dict:
                         for e in ep])
 
 @torch.no_grad()
-def evaluate(ck_path:str, fid, folder:Path, taus=TAUS) -> dict:
+def evaluate(ck_path:str, fid, folder:Path, taus=TAUS, recon_fid:bool=True) -> dict:
     from vae_celeba.run import model_from_checkpoint
     from vae_celeba.evaluation import posterior_means, reconstruction_metrics, bpd_metrics
+    from vae_celeba.evaluation import prior_description
     model, ck = model_from_checkpoint(ck_path)
     x = torch.from_numpy(np.array(np.load(folder/'test.npy', mmap_mode='r')))
     mu, logvar = posterior_means(model, x)
-    m = dict(step=ck['step'], n_test=len(x), **reconstruction_metrics(model, x, mu, logvar), **bpd_metrics(model, ck, x[:BPD_IMAGES]))
+    m = dict(step=ck['step'], n_test=len(x), prior=prior_description(model), **reconstruction_metrics(model, x, mu, logvar),
+             **bpd_metrics(model, ck, x[:BPD_IMAGES]))
     g = torch.Generator().manual_seed(1234)
     eps = torch.randn(N_SAMPLES, model.cfg.latent_dim, generator=g)
+    comp = torch.multinomial(model.prior.weights, N_SAMPLES, True, generator=g) if model.prior is not None else torch.zeros(N_SAMPLES, dtype=torch.long)
     for tau in taus:
         fid.reset()
-        for i in range(0, N_SAMPLES, 100): fid.update(model.sample(100, tau, eps=eps[i:i + 100]).float().clamp(0, 1), real=False)
+        for i in range(0, N_SAMPLES, 100):
+            fid.update(model.sample(100, tau, eps=eps[i:i + 100], components=comp[i:i + 100]).float().clamp(0, 1), real=False)
         m[f'fid_samples_tau{tau}'] = float(fid.compute())
+    if not recon_fid: return m    # a row that reuses another's weights has its reconstructions too
     fid.reset()
     for i in range(0, len(x), 100): fid.update(model.decode(mu[i:i + 100]).float().clamp(0, 1), real=False)
     m['fid_test_reconstructions'] = float(fid.compute())
@@ -89,16 +120,19 @@ def evaluate(ck_path:str, fid, folder:Path, taus=TAUS) -> dict:
 def figures(ck_path:str, out:Path, tau:float) -> list[str]:
     "Generated faces only (CelebA may not be redistributed): a temperature grid and interpolations between prior samples."
     from vae_celeba.run import model_from_checkpoint
-    from vae_celeba.evaluation import temperature_grid, grid_figure, save_figure, slerp
+    from vae_celeba.evaluation import temperature_grid, grid_figure, save_figure, slerp, lerp
     model, _ = model_from_checkpoint(ck_path)
     taus = (0.5, 0.7, 0.85, 1.0)
     paths = [save_figure(grid_figure(temperature_grid(model, taus, 10, seed=7), row_labels=[f'tau = {t}' for t in taus],
                                      title='prior samples by temperature (the same noise in each column)'), out/'real_faces_temperature.png')]
     g = torch.Generator().manual_seed(11)
-    z = tau * torch.randn(8, model.cfg.latent_dim, generator=g)
-    rows = [model.decode(slerp(z[i], z[i + 1], torch.linspace(0, 1, 8))).float().clamp(0, 1) for i in range(0, 8, 2)]
+    eps, p = torch.randn(8, model.cfg.latent_dim, generator=g), model.prior
+    z = tau * eps if p is None else p(eps, tau, torch.multinomial(p.weights, 8, True, generator=g))   # draws of the prior it samples from
+    path = slerp if p is None else lerp     # around N(0, I)'s origin on the sphere; straight between a mixture's draws
+    rows = [model.decode(path(z[i], z[i + 1], torch.linspace(0, 1, 8))).float().clamp(0, 1) for i in range(0, 8, 2)]
+    kind = 'spherical' if p is None else 'linear'
     paths.append(save_figure(grid_figure(torch.stack(rows), row_labels=[f'pair {i + 1}' for i in range(4)],
-                                         title=f'spherical interpolations between generated faces (tau = {tau})'), out/'real_faces_interpolations.png'))
+                                         title=f'{kind} interpolations between generated faces (tau = {tau})'), out/'real_faces_interpolations.png'))
     return [str(p) for p in paths]
 
 def reference(folder:Path, work:Path):
@@ -148,14 +182,19 @@ def main():
     fid, mean_baseline = reference(folder, work)
     res['mean_image'] = mean_baseline
     for recipe in a.rows:
-        cfg, over, what = ROWS[recipe]
+        cfg, over, what, *base = ROWS[recipe]
         name = f'{recipe}@{a.tag}' if a.tag else recipe
+        tagged = lambda n: f'{n}@{a.tag}' if a.tag else n
         print(f"== {name}: {what}", flush=True)
         if a.eval_only: row = res['rows'][name]
+        elif base: row = dict(recipe=recipe, config=cfg, overrides=over, what=what,
+                              **fit_prior_of(name, tagged(base[0]), res['rows'][tagged(base[0])].get('wall_s'), cfg, over, work/'runs', folder))
         else: row = dict(recipe=recipe, config=cfg, overrides=over, what=what,
                          **train(name, cfg, over + [f'iw_samples={BPD_K}'], a.minutes, work/'runs', cache, a.reuse))
-        taus = [] if load_config(ROOT/cfg, over).beta == 0 else a.taus   # a plain autoencoder has no prior to sample from
-        row['test'] = {**row.get('test', {}), **evaluate(row['checkpoint'], fid, folder, taus)}
+        c = load_config(ROOT/cfg, over)
+        taus = [] if c.beta == 0 and c.prior == 'standard' else a.taus   # a plain autoencoder has no prior to sample from, until one is fitted
+        same = {'fid_test_reconstructions': res['rows'][tagged(base[0])]['test']['fid_test_reconstructions']} if base else {}
+        row['test'] = {**row.get('test', {}), **same, **evaluate(row['checkpoint'], fid, folder, taus, recon_fid=not base)}
         if not a.eval_only: row['machine'] = dict(cpu=_cpu_model(), threads=torch.get_num_threads())
         res.setdefault('rows', {})[name] = row
         out.parent.mkdir(parents=True, exist_ok=True); out.write_text(json.dumps(res, indent=1))

@@ -33,10 +33,13 @@ class ConfigError(VAECelebaError, ValueError):
 # %% ../nbs/00a_config.ipynb #ce9f68cc
 @dataclass
 class ModelSettings:
-    "The network: image size, latent size and width."
+    "The network: image size, latent size and width; the prior that sampling draws from."
     image_size:int = 64 # side of the square input images, in pixels: a multiple of 8, at least 16
     latent_dim:int = 256 # dimension of the latent z
     base_channels:int = 64 # width of the first stage; the stages use 1x, 2x, 4x and 8x this
+    prior:Literal['standard', 'fitted'] = 'standard' # where sampling draws z: N(0, I), or a Gaussian mixture fitted to the training split's posteriors when training ends
+    prior_components:int = 10 # with prior='fitted': Gaussians in the mixture (1: one full-covariance Gaussian)
+    prior_images:int = 20000 # with prior='fitted': training images (the first ones) whose posteriors it is fitted to
 
 @dataclass
 class DataSettings:
@@ -121,7 +124,7 @@ _LIMITS = dict(image_size=(16, None), latent_dim=(1, None), base_channels=(1, No
                batch_size=(1, None), epochs=(0, None), kl_warmup_epochs=(0, None),
                beta=(0, None), perceptual_weight=(0, None), lr=(0, None),
                sigma_init=(1e-4, None), synthetic_size=(20, None), num_workers=(0, None), weight_decay=(0, None), ema=(0, 0.99999), warmup_steps=(0, None),
-               grad_clip=(0, None), max_nonfinite=(1, None), max_steps=(0, None), max_minutes=(0, None), log_every=(1, None), checkpoint_every=(0, None), keep_last=(1, None), keep_every=(0, None), kl_cycles=(1, None), kl_cycle_ratio=(1e-6, 1), free_bits=(0, None), iw_samples=(1, None))
+               grad_clip=(0, None), max_nonfinite=(1, None), max_steps=(0, None), max_minutes=(0, None), log_every=(1, None), checkpoint_every=(0, None), keep_last=(1, None), keep_every=(0, None), kl_cycles=(1, None), kl_cycle_ratio=(1e-6, 1), free_bits=(0, None), iw_samples=(1, None), prior_components=(1, None), prior_images=(2, None))
 
 def _check_type(name:str, value:Any, tp:Any) -> Any:
     "Return `value` checked (and for floats, converted) against the annotation `tp`."

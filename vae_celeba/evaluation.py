@@ -29,8 +29,8 @@ from .run import RunPaths, model_from_checkpoint, plot_history
 # %% auto #0
 __all__ = ['lerp', 'slerp', 'interpolate', 'temperature_grid', 'grid_figure', 'save_figure', 'attribute_vector',
            'apply_attribute', 'load_test_split', 'posterior_means', 'reconstruction_metrics', 'bpd_metrics', 'evaluate',
-           'evaluate_cli', 'evaluate_main', 'slider_view', 'explore_temperature', 'explore_interpolation',
-           'explore_attribute', 'explore_photo']
+           'prior_description', 'evaluate_cli', 'evaluate_main', 'slider_view', 'explore_temperature',
+           'explore_interpolation', 'explore_attribute', 'explore_photo']
 
 # %% ../nbs/04_evaluation.ipynb #7b512ca9
 def lerp(a:torch.Tensor, b:torch.Tensor, t:torch.Tensor) -> torch.Tensor:
@@ -239,7 +239,7 @@ def evaluate(
     run = RunPaths.of_checkpoint(checkpoint)            # None for a checkpoint kept outside a run folder
     out = Path(output_dir) if output_dir else run.root if run else Path(checkpoint).resolve().parent
     x, attrs, names = load_test_split(cfg)
-    m = dict(checkpoint=str(checkpoint), step=ck['step'], epoch=ck['epoch'], split='test', n_test_images=len(x))
+    m = dict(checkpoint=str(checkpoint), step=ck['step'], epoch=ck['epoch'], split='test', n_test_images=len(x), prior=prior_description(model))
     with tqdm(total=4, desc='evaluate', disable=progress_disabled()) as bar:
         mu, logvar = posterior_means(model, x)
         figs = _figures(model, x, attrs, names, mu, logvar, out/'plots', cfg.seed); bar.update(1)
@@ -253,6 +253,11 @@ def evaluate(
     return m
 
 # %% ../nbs/04_evaluation.ipynb #605d8d99
+def prior_description(model:VAE) -> str:
+    "What the model's samples are drawn from, for metrics files."
+    p = model.prior
+    return 'N(0, I)' if p is None else f"a mixture of {len(p.weights)} Gaussians fitted to the posteriors of {p.images:,} training images"
+
 def _fid(model:VAE, x:torch.Tensor, mu:torch.Tensor, n:int, dev, seed:int) -> dict:
     "FID of samples and of reconstructions (decoded posterior means `mu`) against the test images (n each), or why it was skipped."
     if n <= 0: return dict(fid='skipped (fid_images=0)')

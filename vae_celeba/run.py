@@ -18,12 +18,12 @@ from fastcore.basics import patch
 
 from .config import Config, ConfigError, VAECelebaError
 from .core import atomic_write_text, free_mib, fsync_replace
-from .model import VAE
+from .model import VAE, LatentPrior
 
 # %% auto #0
 __all__ = ['CHECKPOINT_KEYS', 'CheckpointError', 'RunPaths', 'rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint',
-           'model_from_checkpoint', 'load_model_state', 'read_history', 'append_history', 'trim_history',
-           'write_run_config', 'plot_history']
+           'model_from_checkpoint', 'load_model_state', 'add_fitted_prior', 'read_history', 'append_history',
+           'trim_history', 'write_run_config', 'plot_history']
 
 # %% ../nbs/02b_run.ipynb #5c3e0006
 class CheckpointError(VAECelebaError, RuntimeError):
@@ -140,6 +140,7 @@ def model_from_checkpoint(
     sd = ck['model']
     if ema and ck.get('ema'): sd = {k.removeprefix('module.'): v for k, v in ck['ema'].items() if k.startswith('module.')}
     load_model_state(model, sd, path)
+    if ck.get('latent_prior'): model.prior = LatentPrior(**ck['latent_prior']).to(device)   # fitted when its training ended
     return model.eval(), ck
 
 def load_model_state(model:nn.Module, sd:dict, path):
@@ -149,6 +150,20 @@ def load_model_state(model:nn.Module, sd:dict, path):
         lines = [l.strip() for l in str(e).splitlines()[1:4]]
         raise CheckpointError(f"the weights in {path} do not fit this model's architecture (was it trained with another "
                             f"latent_dim, base_channels or image_size?): {' '.join(lines)[:400]}") from None
+
+# %% ../nbs/02b_run.ipynb #6232da03
+def add_fitted_prior(
+    path:str|Path, # a checkpoint written by `Trainer`
+    images:torch.Tensor, # (N, 3, S, S) training images, uint8 or float in [0, 1]
+    components:int|None=None, # Gaussians in the mixture (None: the checkpoint config's `prior_components`)
+    device:str|torch.device='cpu', # where the images are encoded
+) -> LatentPrior:
+    "Fit the latent prior of the model in checkpoint `path` (its EMA weights, where kept) to `images` and store it in the file."
+    model, ck = model_from_checkpoint(path, device)
+    prior = model.fit_prior(images, components or model.cfg.prior_components, model.cfg.seed)
+    ck['latent_prior'] = prior.state()
+    save_checkpoint(path, ck)
+    return prior
 
 # %% ../nbs/02b_run.ipynb #5c3e0018
 def read_history(path:str|Path) -> list[dict]:

@@ -28,7 +28,7 @@ from .data import make_loaders, to_float
 from .losses import VAELoss, kl_beta
 from .metrics import active_units, kl_per_dim
 from .model import VAE
-from .run import (RunPaths, append_history, load_checkpoint, load_model_state, plot_history, rng_state, save_checkpoint,
+from .run import (RunPaths, add_fitted_prior, append_history, load_checkpoint, load_model_state, plot_history, rng_state, save_checkpoint,
                             set_rng_state, trim_history, write_run_config)
 
 # %% auto #0
@@ -455,10 +455,10 @@ def fit(self:Trainer,
     "Train to the end of `cfg.epochs` (or `cfg.max_steps`); returns a summary dict."
     try:
         self._begin(resume, state, overwrite)
-        while self.epoch < self.cfg.epochs:
-            why = self._run_epoch()
-            if why: return self._summary(why)
-        return self._summary('done')
+        why = None
+        while self.epoch < self.cfg.epochs and not why: why = self._run_epoch()
+        if why != 'stopped': self._fit_priors()
+        return self._summary(why or 'done')
     except torch.OutOfMemoryError:
         then = f"then resume: {self.run.resume_command()} batch_size=N" if self.run.last.exists() else "then start again with --overwrite"
         raise TrainingError(f"out of memory on {self.device} at step {self.step} (batch_size {self.cfg.batch_size}, precision "
@@ -476,6 +476,18 @@ def fit(self:Trainer,
 def _summary(self:Trainer, why:str) -> dict:
     return dict(status=why, step=self.step, epoch=self.epoch, skipped=self.skipped, best_valid_neg_elbo=self.best,
                 output_dir=str(self.run.root))
+
+# %% ../nbs/03_training.ipynb #b048c2b1
+@patch
+def _fit_priors(self:Trainer):
+    "With `prior: fitted`, fit the latent prior of `last.pt` and of `best.pt` to the first `prior_images` training images (rank 0)."
+    cfg = self.cfg
+    if self.rank != 0 or cfg.prior != 'fitted': return
+    images, t = torch.from_numpy(np.array(self.loaders['train'].data.x[:cfg.prior_images])), time.perf_counter()
+    for path in (self.run.last, self.run.checkpoints/'best.pt'):
+        if path.exists(): add_fitted_prior(path, images, cfg.prior_components, self.device)
+    self.log(f"fitted the latent prior ({cfg.prior_components} Gaussians, {len(images):,} training images) "
+             f"of last.pt and best.pt in {time.perf_counter() - t:.0f} s")
 
 # %% ../nbs/03_training.ipynb #ea522c13
 def init_distributed() -> tuple[int, int, torch.device|None]:
