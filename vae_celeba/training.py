@@ -484,8 +484,11 @@ def _fit_priors(self:Trainer):
     cfg = self.cfg
     if self.rank != 0 or cfg.prior != 'fitted': return
     images, t = torch.from_numpy(np.array(self.loaders['train'].data.x[:cfg.prior_images])), time.perf_counter()
-    for path in (self.run.last, self.run.checkpoints/'best.pt'):
-        if path.exists(): add_fitted_prior(path, images, cfg.prior_components, self.device)
+    prior = add_fitted_prior(self.run.last, images, cfg.prior_components, self.device)
+    if self.run.best.exists():
+        best = load_checkpoint(self.run.best)
+        if best['step'] != self.step: add_fitted_prior(self.run.best, images, cfg.prior_components, self.device)
+        else: save_checkpoint(self.run.best, {**best, 'latent_prior': prior.state()})   # the same weights: the same prior
     self.log(f"fitted the latent prior ({cfg.prior_components} Gaussians, {len(images):,} training images) "
              f"of last.pt and best.pt in {time.perf_counter() - t:.0f} s")
 
