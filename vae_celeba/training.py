@@ -437,9 +437,23 @@ def _run_epoch(self:Trainer) -> str|None:
             if cfg.max_steps and self.step >= cfg.max_steps: break
             if self._out_of_time(): break
     if self.batch_in_epoch >= self.steps_per_epoch: self._epoch_end()
-    if cfg.max_steps and self.step >= cfg.max_steps: self.save('last.pt'); return 'max_steps'
-    if self._out_of_time(): self.save('last.pt'); return 'max_minutes'
-    return None
+    why = 'max_steps' if cfg.max_steps and self.step >= cfg.max_steps else 'max_minutes' if self._out_of_time() else None
+    if why and self.batch_in_epoch: self._end_inside_epoch()
+    elif why: self.save('last.pt')
+    return why
+
+# %% ../nbs/03_training.ipynb #f6465356
+@patch
+def _end_inside_epoch(self:Trainer):
+    "A run that ends inside an epoch (`max_steps`, `max_minutes`): validate its final weights too, so that `best.pt` can be them."
+    val = self.validate() if self.rank == 0 else {}   # deterministic noise: the run's random state is untouched
+    if self.rank != 0: return
+    self.record(dict(kind='final', epoch=self.epoch, step=self.step, valid={k: v for k, v in val.items() if k != 'kl_per_dim'}))
+    better = val['neg_elbo'] < self.best
+    if better: self.best = val['neg_elbo']
+    self.save('last.pt', *['best.pt'] * better)
+    self.log(f"final weights (step {self.step}, inside epoch {self.epoch + 1}): valid negative ELBO {val['neg_elbo']:.1f}"
+             f"{', the lowest so far: saved as best.pt too' if better else ''}")
 
 @patch
 def _out_of_time(self:Trainer) -> bool:
