@@ -14,7 +14,7 @@ import argparse, sys, time
 from pathlib import Path
 import numpy as np, torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.real_faces import reference, N_SAMPLES
+from bench.real_faces import reference, sample_fids
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -49,14 +49,7 @@ def main():
     for spec in a.fid:
         what, k, tau = spec.split(':'); k, tau = int(k), float(tau)
         model.prior = fit_latent_prior(train[what], k, 0)
-        g2 = torch.Generator().manual_seed(1234)
-        eps = torch.randn(N_SAMPLES, model.cfg.latent_dim, generator=g2)
-        comp = torch.multinomial(model.prior.weights, N_SAMPLES, True, generator=g2)
-        fid.reset(); t = time.time()
-        with torch.no_grad():
-            for i in range(0, N_SAMPLES, 100):
-                fid.update(model.sample(100, tau, eps=eps[i:i + 100], components=comp[i:i + 100]).float().clamp(0, 1), real=False)
-        print(f"sample FID, {'posterior samples' if what == 's' else 'posterior means'}, K = {k}, tau = {tau}: "
-              f"{float(fid.compute()):.1f} ({time.time() - t:.0f} s)", flush=True)
+        t = time.time(); v = sample_fids(model, fid, [tau])[tau]
+        print(f"sample FID, {'posterior samples' if what == 's' else 'posterior means'}, K = {k}, tau = {tau}: {v:.1f} ({time.time() - t:.0f} s)", flush=True)
 
 if __name__ == '__main__': main()

@@ -112,6 +112,20 @@ def _run_info(out:Path, summary:str, wall_s) -> dict:
                         for e in ep])
 
 @torch.no_grad()
+def sample_fids(model, fid, taus) -> dict:
+    "FID of N_SAMPLES prior samples at each tau: the same noise (and mixture components) at every tau and for every model."
+    g = torch.Generator().manual_seed(1234)
+    eps = torch.randn(N_SAMPLES, model.cfg.latent_dim, generator=g)
+    comp = torch.multinomial(model.prior.weights, N_SAMPLES, True, generator=g) if model.prior is not None else torch.zeros(N_SAMPLES, dtype=torch.long)
+    out = {}
+    for tau in taus:
+        fid.reset()
+        for i in range(0, N_SAMPLES, 100):
+            fid.update(model.sample(100, tau, eps=eps[i:i + 100], components=comp[i:i + 100]).float().clamp(0, 1), real=False)
+        out[tau] = float(fid.compute())
+    return out
+
+@torch.no_grad()
 def evaluate(ck_path:str, fid, folder:Path, taus=TAUS, recon_fid:bool=True) -> dict:
     from vae_celeba.run import model_from_checkpoint
     from vae_celeba.evaluation import posterior_means, reconstruction_metrics, bpd_metrics
@@ -121,14 +135,7 @@ def evaluate(ck_path:str, fid, folder:Path, taus=TAUS, recon_fid:bool=True) -> d
     mu, logvar = posterior_means(model, x)
     m = dict(step=ck['step'], n_test=len(x), prior=prior_description(model), **reconstruction_metrics(model, x, mu, logvar),
              **bpd_metrics(model, ck, x[:BPD_IMAGES]))
-    g = torch.Generator().manual_seed(1234)
-    eps = torch.randn(N_SAMPLES, model.cfg.latent_dim, generator=g)
-    comp = torch.multinomial(model.prior.weights, N_SAMPLES, True, generator=g) if model.prior is not None else torch.zeros(N_SAMPLES, dtype=torch.long)
-    for tau in taus:
-        fid.reset()
-        for i in range(0, N_SAMPLES, 100):
-            fid.update(model.sample(100, tau, eps=eps[i:i + 100], components=comp[i:i + 100]).float().clamp(0, 1), real=False)
-        m[f'fid_samples_tau{tau}'] = float(fid.compute())
+    m.update({f'fid_samples_tau{tau}': v for tau, v in sample_fids(model, fid, taus).items()})
     if not recon_fid: return m    # a row that reuses another's weights has its reconstructions too
     fid.reset()
     for i in range(0, len(x), 100): fid.update(model.decode(mu[i:i + 100]).float().clamp(0, 1), real=False)
