@@ -62,6 +62,7 @@ ROWS = {
                        "the sigma-VAE with the fitted prior at batch 8: four times the steps (8.9 minutes, then the fit)"),
     'celeba_cpu':     ('configs/celeba-cpu.yaml', [], "the CPU preset as shipped (configs/celeba-cpu.yaml): batch 16, ema 0.995, 8.1 minutes, then the fit"),
     'celeba_cpu_seed1': ('configs/celeba-cpu.yaml', ['seed=1'], "the CPU preset as shipped, another seed (1)"),
+    'celeba_cpu_seed2': ('configs/celeba-cpu.yaml', ['seed=2'], "the CPU preset as shipped, a third seed (2)"),
     # the shipped preset changing one thing
     'cpu_no_ema':     ('configs/celeba-cpu.yaml', ['ema=0'], "the CPU preset without the weight average (the preset of stop 18)"),
     'cpu_no_ema_seed1': ('configs/celeba-cpu.yaml', ['ema=0', 'seed=1'], "the CPU preset without the weight average, another seed (1)"),
