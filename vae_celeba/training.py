@@ -389,9 +389,7 @@ def _epoch_end(self:Trainer):
     beta = kl_beta(self.cfg, self.epoch - 1, self.steps_per_epoch, self.steps_per_epoch)
     self.record(dict(kind='epoch', epoch=self.epoch, step=self.step, beta=beta, train=train_means, skipped=self.skipped,
                      valid={k: v for k, v in val.items() if k != 'kl_per_dim'}, kl_per_dim=val['kl_per_dim']))
-    names = ['last.pt', self.run.epoch_checkpoint(self.epoch).name]
-    if val['neg_elbo'] < self.best: self.best = val['neg_elbo']; names.append('best.pt')
-    self.save(*names)
+    self._save_validated(val, 'last.pt', self.run.epoch_checkpoint(self.epoch).name)
     self.log(f"epoch {self.epoch}: train loss {train_means.get('loss', math.nan):.1f}, valid loss {val['loss']:.1f} "
              f"(recon {val['recon']:.1f}, KL {val['kl']:.1f}, negative ELBO {val['neg_elbo']:.1f}), "
              f"active units {val['active_units']}/{self.cfg.latent_dim}")
@@ -439,7 +437,7 @@ def _run_epoch(self:Trainer) -> str|None:
     if self.batch_in_epoch >= self.steps_per_epoch: self._epoch_end()
     why = 'max_steps' if cfg.max_steps and self.step >= cfg.max_steps else 'max_minutes' if self._out_of_time() else None
     if why and self.batch_in_epoch: self._end_inside_epoch()
-    elif why: self.save('last.pt')
+    elif why and self._last_saved_step != self.step: self.save('last.pt')   # an epoch's end has just written it
     return why
 
 # %% ../nbs/03_training.ipynb #f6465356
@@ -449,11 +447,17 @@ def _end_inside_epoch(self:Trainer):
     val = self.validate() if self.rank == 0 else {}   # deterministic noise: the run's random state is untouched
     if self.rank != 0: return
     self.record(dict(kind='final', epoch=self.epoch, step=self.step, valid={k: v for k, v in val.items() if k != 'kl_per_dim'}))
-    better = val['neg_elbo'] < self.best
-    if better: self.best = val['neg_elbo']
-    self.save('last.pt', *['best.pt'] * better)
+    better = self._save_validated(val, 'last.pt')
     self.log(f"final weights (step {self.step}, inside epoch {self.epoch + 1}): valid negative ELBO {val['neg_elbo']:.1f}"
              f"{', the lowest so far: saved as best.pt too' if better else ''}")
+
+@patch
+def _save_validated(self:Trainer, val:dict, *names:str) -> bool:
+    "Save `names`, and `best.pt` too where `val`'s negative ELBO is the lowest so far (the one rule for `best.pt`); returns whether it was."
+    better = val['neg_elbo'] < self.best
+    if better: self.best = val['neg_elbo']
+    self.save(*names, *['best.pt'] * better)
+    return better
 
 @patch
 def _out_of_time(self:Trainer) -> bool:
