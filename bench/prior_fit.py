@@ -22,7 +22,7 @@ def main():
     ap.add_argument('--components', type=int, nargs='*', default=[1, 3, 10, 20, 40])
     ap.add_argument('--fid', nargs='*', default=[], metavar='WHAT:K:TAU')
     a = ap.parse_args()
-    from sklearn.mixture import GaussianMixture
+    from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
     from vae_celeba.run import model_from_checkpoint
     from vae_celeba.model import fit_latent_prior
     from vae_celeba.evaluation import posterior_means
@@ -37,18 +37,23 @@ def main():
         return {'m': mu.double(), 's': (mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=g)).double()}
     train, valid = codes(load('train')), codes(load('valid'))
     print(f"{a.row}: {len(train['m']):,} training and {len(valid['m']):,} validation codes of {train['m'].shape[1]} dimensions")
+    fits = {}                                   # (what, K): the mixture, fitted once for the table and the FIDs
+    def fitted(what, k):
+        if (what, k) not in fits: fits[what, k] = fit_latent_prior(train[what], k, 0)   # what the trainer fits
+        return fits[what, k]
+    def log_density(prior, z):                  # mean log-density of z under the mixture, nats per image
+        mix = MixtureSameFamily(Categorical(prior.weights.double()), MultivariateNormal(prior.means.double(), scale_tril=prior.scale_trils.double()))
+        return float(mix.log_prob(z).mean())
     print(f"{'fitted to':18s} {'K':>3s} {'train':>9s} {'valid':>9s}  (mean log-density, nats per image; full covariances)")
     for what, label in (('s', 'posterior samples'), ('m', 'posterior means')):
-        z, zv = train[what].numpy(), valid[what].numpy()
-        reg = 1e-4 * float(z.var(0).mean())     # the ridge fit_latent_prior uses
         for k in a.components:
-            gm = GaussianMixture(k, covariance_type='full', reg_covar=reg, random_state=0).fit(z)
-            print(f"{label:18s} {k:3d} {gm.score(z):9.2f} {gm.score(zv):9.2f}", flush=True)
+            prior = fitted(what, k)
+            print(f"{label:18s} {k:3d} {log_density(prior, train[what]):9.2f} {log_density(prior, valid[what]):9.2f}", flush=True)
     if not a.fid: return
     fid, _ = reference(folder, work)
     for spec in a.fid:
         what, k, tau = spec.split(':'); k, tau = int(k), float(tau)
-        model.prior = fit_latent_prior(train[what], k, 0)
+        model.prior = fitted(what, k)
         t = time.time(); v = sample_fids(model, fid, [tau])[tau]
         print(f"sample FID, {'posterior samples' if what == 's' else 'posterior means'}, K = {k}, tau = {tau}: {v:.1f} ({time.time() - t:.0f} s)", flush=True)
 
