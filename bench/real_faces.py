@@ -7,7 +7,7 @@ evaluated on its test split; the rows go into one JSON file that the results cha
 
 Protocol (written into the JSON with every row):
 - data: the shared sample (../shared/data/celeba-sample: 8,002 real CelebA images, train/valid/test carved by identity);
-- training: `vae_celeba_train` with max_minutes (wall clock of the training loop, compile included, data prepared before):
+- training: `vae_celeba_train` with max_minutes (wall clock of the training loop less its first, compiling step; data prepared before):
   --minutes, unless the row's config file sets a budget of its own (configs/celeba-cpu.yaml: 8.1, the fits after it);
 - reconstructions: the test split's posterior means decoded; MSE per pixel in [0, 1] and PSNR;
 - bits/dim: negative ELBO and the k-sample IWAE bound on the first N test images (learned or fitted sigma);
@@ -82,7 +82,7 @@ def _train_cmd(cfg:str, out:Path, cache:Path, over:list) -> list[str]:
             'checkpoint_every=0', *over]
 
 def warm_compile_cache(cfg:str, over:list, runs:Path, cache:Path):
-    "A few untimed steps first, so that no row pays torch.compile's first compilation out of its minutes (run cold, a first row got 1,243 steps; warm, 1,609)."
+    "A few untimed steps first, so that each row starts with torch.compile's cache warm (max_minutes leaves the first step out in any case)."
     r = subprocess.run(_train_cmd(cfg, runs/'_warmup', cache, [*over, 'max_steps=3']), capture_output=True, text=True)
     if r.returncode: raise SystemExit(f"warm-up training failed:\n{r.stderr[-3000:]}")
 

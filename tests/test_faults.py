@@ -101,3 +101,31 @@ def test_malicious_checkpoint_gets_no_unsafe_advice(tmp_path):
     r = train(tmp_path, '--resume', str(evil))
     clean_error(r, "cannot be read as a checkpoint")
     assert 'weights_only=False' not in r.stderr
+
+def test_one_line_messages_and_an_ended_run_left_alone(tmp_path):
+    "Each case failed before with a traceback, blamed the wrong input, passed nonsense, or trained past the run's end."
+    r = train(tmp_path, '--config', str(tmp_path))                               # a folder, not a file
+    clean_error(r, f"config {str(tmp_path)!r} is a folder, not a file")
+    r = train(tmp_path, *BASE, f'cache_dir={tmp_path}/cache', 'use_perceptual=true', f'vgg_weights={tmp_path}/none.pth')
+    clean_error(r, 'use_perceptual=false')                                       # the advice, without a traceback above it
+    out = tmp_path/'run'
+    r = train(tmp_path, *BASE, f'cache_dir={tmp_path}/cache', f'output_dir={out}', 'max_steps=2')
+    assert r.returncode == 0, r.stderr[-2000:]
+    ck = torch.load(out/'checkpoints'/'last.pt', weights_only=True); ck['config']['a_key_of_a_later_version'] = 1
+    torch.save(ck, tmp_path/'future.pt')
+    r = train(tmp_path, '--resume', str(tmp_path/'future.pt'))
+    clean_error(r, f"{tmp_path/'future.pt'}: its config is not valid for this version of vae_celeba", 'a_key_of_a_later_version')
+    assert 'on the command line' not in r.stderr
+    clean_error(train(tmp_path, '--resume', str(out/'checkpoints'/'best.pt')), 'holds weights only', f"resume from {out/'checkpoints'/'last.pt'}")
+    for args, msg in ((['--bpd-images', '0'], 'bpd_images must be at least 1'), (['--bpd-images', '-1'], 'bpd_images must be at least 1'),
+                      (['--fid-images', '-5'], 'fid_images must be 0 (no FID) or more')):
+        clean_error(cli('vae_celeba_evaluate', str(out/'checkpoints'/'best.pt'), *args, cwd=tmp_path), msg)
+    # the run ended by max_steps: resumed as it is, it changes nothing and says how to go on; with a new limit it trains on
+    files = {p.name: p.read_bytes() for p in sorted((out/'checkpoints').glob('*.pt'))}
+    history = (out/'logs'/'history.jsonl').read_text()
+    r = train(tmp_path, '--resume', str(out/'checkpoints'/'last.pt'))
+    assert r.returncode == 0 and 'already ended (by max_steps 2, at step 2)' in r.stdout and 'max_steps=N' in r.stdout, r.stdout + r.stderr
+    assert {p.name: p.read_bytes() for p in sorted((out/'checkpoints').glob('*.pt'))} == files
+    assert (out/'logs'/'history.jsonl').read_text() == history
+    r = train(tmp_path, '--resume', str(out/'checkpoints'/'last.pt'), 'max_steps=4')
+    assert r.returncode == 0 and torch.load(out/'checkpoints'/'last.pt', weights_only=True)['step'] == 4, r.stderr[-2000:]

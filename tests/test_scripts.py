@@ -40,3 +40,10 @@ def test_workflows_parse():
     dsteps = [s for job in deploy['jobs'].values() for s in job['steps']]
     assert any('quarto-ghp' in s.get('uses', '') for s in dsteps) and deploy['permissions']['contents'] == 'write'
     assert True in test and True in deploy   # YAML 1.1 reads the key `on` as True: both have triggers
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='a GPU is here: bench/gpu_check.sh would run its checks, not skip')
+def test_gpu_check_skips_in_one_line_without_cuda():
+    r = subprocess.run(['bash', str(ROOT/'bench'/'gpu_check.sh')], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip().splitlines() == ["gpu_check: no CUDA device here (torch.cuda.is_available() is False): skipped; "
+                                             "run it on a machine with a GPU"], r.stdout + r.stderr

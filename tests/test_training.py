@@ -170,3 +170,33 @@ def test_real_celeba_few_minutes(tmp_path):
                                                    'attributes.png', 'kl_per_dim.png', 'loss_curves.png'}
     keep = os.environ.get('VAE_CELEBA_KEEP_REAL_EVAL')          # a local folder to look at the figures (never committed)
     if keep: import shutil; shutil.copytree(tmp_path/'eval', keep, dirs_exist_ok=True)
+
+def test_fast_step_matches_fp32_reference(tmp_path):
+    """One training step as this machine runs it fast (bf16 autocast, torch.compile, the device plan's layout) gives the
+    eager fp32 step's loss and gradients within bf16's rounding.
+    Bound, from the format alone: autocast rounds both operands of each convolution and Linear to bf16 (a relative error
+    of at most eps/2 each, eps = 2**-7), so at first order a forward pass through n of them moves the loss by at most
+    n * eps of its size, and a weight's gradient, whose signal passes through them forward and back, by at most
+    2 n eps of its own norm. The sums' order and the processor do not enter it: fp32 sums add far less."""
+    from vae_celeba.config import Config
+    from vae_celeba.training import Trainer
+    import torch.nn as nn
+    if not any(__import__('shutil').which(c) for c in ('cc', 'gcc', 'clang', 'g++')): pytest.skip('no C++ compiler for torch.compile')
+    kw = dict(output_dir=str(tmp_path/'out'), cache_dir=str(tmp_path/'cache'), num_workers=0, kl_warmup_epochs=0)
+    fast = Trainer(Config.tiny(**kw, precision='bf16', compile='on', channels_last='auto'), device=torch.device('cpu'))
+    ref = Trainer(Config.tiny(**kw, precision='fp32', compile='off', channels_last='off'), device=torch.device('cpu'))
+    assert fast.plan['compile'] and fast.dtype == torch.bfloat16 and ref.dtype is None
+    for a, b in zip(fast.model.parameters(), ref.model.parameters()): assert torch.equal(a, b)   # the same start
+    xb = torch.from_numpy(ref.loaders['train'].data.x[:16].copy())
+    r_fast, r_ref = fast.train_step(xb), ref.train_step(xb)
+    n = sum(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) for m in ref.model.modules())
+    eps = torch.finfo(torch.bfloat16).eps
+    assert abs(r_fast['loss'] - r_ref['loss']) <= n * eps * abs(r_ref['loss']), (r_fast['loss'], r_ref['loss'], n)
+    checked = 0
+    for (name, p), q in zip(ref.model.named_parameters(), fast.model.parameters()):
+        g, g_fast = p.grad, q.grad
+        if g is None or g.norm() == 0: continue
+        err, bound = (g_fast - g).norm().item(), 2 * n * eps * g.norm().item()
+        assert err <= bound, f"{name}: gradient differs by {err:.3e} > {bound:.3e} (2 n eps |g|, n = {n})"
+        checked += 1
+    assert checked > 20, checked   # the comparison covered the model's weights, not an empty list

@@ -85,7 +85,7 @@ class OptimSettings:
     grad_clip:float = 0.0 # clip the gradient norm to this; 0 only measures it
     max_nonfinite:int = 5 # stop after this many non-finite steps in a row (each one is skipped)
     max_steps:int = 0 # stop after this many steps in all (0: run all epochs); for tests and benchmarks
-    max_minutes:float = 0.0 # stop after this many minutes of training (wall clock of this process's loop); 0 is no limit
+    max_minutes:float = 0.0 # stop after this many minutes of training (wall clock of this process's loop, less its first step, which compiles); 0 is no limit
 
 @dataclass
 class MachinerySettings:
@@ -195,6 +195,7 @@ def load_config(
     d = {}
     if path is not None:
         path = Path(path)
+        if path.is_dir(): raise ConfigError(f"config {str(path)!r} is a folder, not a file: give a YAML file, e.g. configs/celeba-cpu.yaml")
         if not path.is_file(): raise ConfigError(f"config file {str(path)!r} does not exist")
         try: d = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as e: raise ConfigError(f"config file {str(path)!r} is not valid YAML: {e}") from None

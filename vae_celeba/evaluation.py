@@ -19,7 +19,7 @@ from torchvision.utils import make_grid
 from tqdm.auto import tqdm
 
 from .cli import run_cli
-from .config import Config, resolve_device
+from .config import Config, ConfigError, resolve_device
 from .core import atomic_write_text, progress_disabled
 from .data import DataError, ImageCache, load_image, prepare, to_float
 from .metrics import active_units, bpd_bounds, fid_metric, fit_log_sigma, kl_per_dim
@@ -221,6 +221,12 @@ def bpd_metrics(model:VAE, ck:dict, x:torch.Tensor) -> dict:
     return dict(bpd_negative_elbo=b['elbo_bpd'], bpd_iwae=b['iwae_bpd'], bpd_k=b['k'], bpd_images=b['n_images'],
                 bpd_sigma=math.exp(log_sigma), bpd_sigma_source='learned' if learned else 'fitted (maximum likelihood, global)')
 
+# %% ../nbs/04_evaluation.ipynb #a07d6cfa
+def _check_image_counts(bpd_images:int, fid_images:int):
+    "Refuse image counts that `evaluate` cannot use, before any work."
+    if bpd_images < 1: raise ConfigError(f"bpd_images must be at least 1 (got {bpd_images}): the bits/dim bounds need test images")
+    if fid_images < 0: raise ConfigError(f"fid_images must be 0 (no FID) or more (got {fid_images})")
+
 # %% ../nbs/04_evaluation.ipynb #0a2709a2
 def evaluate(
     checkpoint:str|Path, # a checkpoint written by training
@@ -232,8 +238,8 @@ def evaluate(
     device:str='auto', # where to run
 ) -> dict:
     "Write the evaluation figures and `metrics.json` for a checkpoint; returns the metrics, with the protocol that produced them."
-    dev = resolve_device(device)
-    model, ck = model_from_checkpoint(checkpoint, dev)
+    _check_image_counts(bpd_images, fid_images)
+    model, ck = model_from_checkpoint(checkpoint, dev := resolve_device(device))
     over = {k: v for k, v in dict(data_dir=data_dir, cache_dir=cache_dir).items() if v}
     cfg = Config.from_dict({**ck['config'], **over}) if over else model.cfg
     run = RunPaths.of_checkpoint(checkpoint)            # None for a checkpoint kept outside a run folder

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torchvision.models import VGG16_Weights
 from torchvision.models.vgg import make_layers, cfgs as _vgg_cfgs
 
-from .config import Config
+from .config import Config, VAECelebaError
 
 # %% auto #0
 __all__ = ['VGG16_LAYERS', 'gaussian_kl', 'kl_divergence', 'mse_recon', 'gaussian_nll', 'Reconstruction', 'free_bits_kl',
@@ -124,7 +124,7 @@ def kl_beta(
 # %% ../nbs/02_losses.ipynb #92a5c634
 VGG16_LAYERS = dict(relu1_2=3, relu2_2=8, relu3_3=15, relu4_3=22, relu5_3=29) # index in vgg16().features
 
-class PerceptualWeightsError(RuntimeError):
+class PerceptualWeightsError(VAECelebaError, RuntimeError):
     "VGG16 ImageNet weights are not available; the message names the fixes."
 
 # %% ../nbs/02_losses.ipynb #0da2c4bd

@@ -135,7 +135,7 @@ def sample(self:VAE,
            components:torch.Tensor|None=None, # (n,) mixture components of a fitted prior (None: drawn; the same ones for the same `eps`)
           ) -> torch.Tensor:
     "`n` images decoded from the prior at temperature `tau`, (n, 3, S, S) in [0, 1]."
-    if tau < 0: raise ValueError(f"temperature tau must be >= 0, got {tau}")
+    if not 0 <= tau < float('inf'): raise ValueError(f"temperature tau must be a finite number >= 0, got {tau}")
     p = next(self.parameters())
     given = eps is not None
     if eps is None: eps = torch.randn(n, self.cfg.latent_dim, generator=generator, device=generator.device if generator else 'cpu')

@@ -19,6 +19,7 @@ from fastcore.imports import IN_NOTEBOOK
 from fastcore.script import Param
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.profiler import record_function
 from tqdm.auto import tqdm
 
 from .cli import config_keys_help, run_cli
@@ -28,7 +29,7 @@ from .data import make_loaders, to_float
 from .losses import VAELoss, kl_beta
 from .metrics import active_units, kl_per_dim
 from .model import VAE
-from .run import (RunPaths, add_fitted_prior, append_history, load_checkpoint, load_model_state, plot_history, rng_state, save_checkpoint,
+from .run import (CheckpointError, RunPaths, add_fitted_prior, append_history, load_checkpoint, load_model_state, plot_history, rng_state, save_checkpoint,
                             set_rng_state, trim_history, write_run_config)
 
 # %% auto #0
@@ -59,8 +60,10 @@ def autocast_dtype(precision:str) -> torch.dtype|None:
 def resolve_switch(value:str, device:torch.device, setting:str) -> bool:
     "Turn an 'auto' / 'on' / 'off' setting into a bool for `device`, by what measured fastest."
     if value != 'auto': return value == 'on'
-    if setting == 'channels_last': return device.type == 'cuda'          # on this CPU, NHWC was slower (bench/train_speed.py)
-    # compile: 2.2x on this CPU; needs a C++ compiler there
+    # channels_last: on a CPU the convolutions are faster in NHWC, but Inductor's GroupNorm there is several times slower
+    # than in NCHW and costs more than they save (bench/train_speed.py profiles both; the hardware chapter has the numbers)
+    if setting == 'channels_last': return device.type == 'cuda'
+    # compile: fuses the norms and activations around the convolutions; on a CPU it needs a C++ compiler
     return device.type == 'cuda' or (device.type == 'cpu' and any(shutil.which(c) for c in ('cc', 'gcc', 'clang', 'g++')))
 
 # %% ../nbs/03_training.ipynb #ffb1161f
@@ -127,6 +130,7 @@ class Trainer:
         self.run = RunPaths(cfg.output_dir)
         self.stop_requested, self.verbose = False, rank == 0
         self._recent, self.unstable_since, self.stable_step, self._last_saved_step = deque(maxlen=50), None, None, None
+        self.first_step_s = self.finished = self._nothing_to_do = None   # compile's step (s); why it ended; a resume's advice
 
 # %% ../nbs/03_training.ipynb #22a133e0
 @patch
@@ -166,13 +170,16 @@ def train_step(self:Trainer, xb:torch.Tensor) -> dict:
     try: terms = self._loss_and_grads(x, eps, beta)
     except torch._dynamo.exc.BackendCompilerFailed as e:   # nothing was stepped yet: go on without compile, or stop with advice
         self._compile_failed(e); terms = self._loss_and_grads(x, eps, beta)
-    self.scaler.unscale_(self.opt)
-    gnorm = torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip if cfg.grad_clip > 0 else math.inf)
+    with record_function('vae_celeba::update'):   # clipping, AdamW and the average: one name for profiles
+        self.scaler.unscale_(self.opt)
+        gnorm = (torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip) if cfg.grad_clip > 0   # no clip: measure only,
+                 else torch.nn.utils.get_total_norm([p.grad for p in self.params if p.grad is not None]))  # no pass scaling by 1
     names = [k for k, v in terms.items() if torch.is_tensor(v)]
     vals = dict(zip(names + ['grad_norm'], torch.stack([terms[k].detach().float() for k in names] + [gnorm.float()]).tolist()))
     ok = math.isfinite(vals['loss']) and math.isfinite(vals['grad_norm'])   # one device-to-host copy per step, not one per term
-    if ok: self.scaler.step(self.opt)
-    if ok and self.ema is not None: self.ema.update_parameters(self.model)
+    with record_function('vae_celeba::update'):
+        if ok: self.scaler.step(self.opt)
+        if ok and self.ema is not None: self.ema.update_parameters(self.model)
     self.scaler.update(); self.sched.step()
     self._watch_loss(vals['loss'], ok)
     self.step += 1; self.batch_in_epoch += 1
@@ -184,7 +191,7 @@ def _loss_and_grads(self:Trainer, x:torch.Tensor, eps:torch.Tensor, beta:float) 
     "Forward (autocast), the loss terms in fp32, and the backward pass into fresh gradients."
     with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
         x_hat, mu, logvar = self.net(x, eps)
-        terms = self.crit(x_hat, x, mu, logvar, beta)
+        with record_function('vae_celeba::loss'): terms = self.crit(x_hat, x, mu, logvar, beta)   # a name for profiles
     self.opt.zero_grad(set_to_none=True)
     self.scaler.scale(terms['loss']).backward()
     return terms
@@ -200,10 +207,14 @@ def _compile_failed(self:Trainer, e:Exception):
     self.net = self.net._orig_mod
 
 # %% ../nbs/03_training.ipynb #32128e22
+def _typical_size(losses) -> float:
+    "How large recent losses are: the median of their magnitudes (not of their values: a sigma-VAE's loss is negative)."
+    return statistics.median(abs(l) for l in losses)
+
 @patch
 def _watch_loss(self:Trainer, loss:float, ok:bool):
-    "Note when the loss leaves its normal range (non-finite, or 100x the recent median); count skipped steps; stop after `max_nonfinite` in a row."
-    if ok and (len(self._recent) < 20 or loss <= 100 * statistics.median(self._recent)):
+    "Note when the loss leaves its normal range (non-finite, or above the recent median by 100x the recent losses' median size); count skipped steps; stop after `max_nonfinite` in a row."
+    if ok and (len(self._recent) < 20 or loss - statistics.median(self._recent) <= 100 * _typical_size(self._recent)):
         self._recent.append(loss); self.unstable_since = None
     elif self.unstable_since is None: self.unstable_since = self.step
     if ok: self.bad_in_row = 0; return
@@ -253,12 +264,16 @@ def state_dict(self:Trainer) -> dict:
     return dict(model=self.model.state_dict(), crit=self.crit.state_dict(), opt=self.opt.state_dict(),
                 sched=self.sched.state_dict(), scaler=self.scaler.state_dict(), config=asdict(self.cfg),
                 step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch, best=self.best, best_by='neg_elbo',
-                skipped=self.skipped, epoch_sums=dict(self.epoch_sums), rng=rng_state(),
+                skipped=self.skipped, epoch_sums=dict(self.epoch_sums), rng=rng_state(), finished=self.finished,
                 ema=self.ema.state_dict() if self.ema is not None else None)
 
 @patch
 def load_state_dict(self:Trainer, ck:dict, path='checkpoint'):
     "Continue from a checkpoint's state."
+    if 'opt' not in ck:   # best.pt, or weights saved elsewhere: no optimizer, schedule or random state to continue
+        others = RunPaths.of_checkpoint(path)
+        raise CheckpointError(f"{path} holds weights only (for evaluation and sampling), not the optimizer state a resume needs; "
+                              f"resume from {others.last if others else 'last.pt'} or a checkpoint_epoch_N.pt of the same run")
     load_model_state(self.model, ck['model'], path)
     self.crit.load_state_dict(ck['crit']); self.opt.load_state_dict(ck['opt'])
     self.sched.load_state_dict(ck['sched']); self.scaler.load_state_dict(ck['scaler'])
@@ -269,8 +284,16 @@ def load_state_dict(self:Trainer, ck:dict, path='checkpoint'):
     self.skipped = ck['skipped']
     self.epoch_sums = dict(ck.get('epoch_sums', {}))   # absent in checkpoints of versions before it was kept
     set_rng_state(ck['rng'])
+    self.finished, self._ck_limits = ck.get('finished'), {k: ck['config'].get(k) for k in ('epochs', 'max_steps', 'max_minutes')}
     self._last_saved_step = ck['step']
     if self.ema is not None and ck.get('ema') is not None: self.ema.load_state_dict(ck['ema'])
+
+# %% ../nbs/03_training.ipynb #b8dd7706
+@patch
+def weights_state(self:Trainer) -> dict:
+    "What `best.pt` holds: the weights evaluation and sampling use (the average's, where kept), the loss module, the config."
+    return dict(model=self.eval_model.state_dict(), crit=self.crit.state_dict(), config=asdict(self.cfg), step=self.step,
+                epoch=self.epoch, best=self.best, best_by='neg_elbo', weights_only=True)
 
 # %% ../nbs/03_training.ipynb #0e637d8f
 @patch
@@ -281,7 +304,7 @@ def save(self:Trainer, *names:str):
         raise TrainingError("the model holds non-finite weights; nothing was saved over the last good checkpoint")
     state = self.state_dict()
     if 'last.pt' in names: self._keep_stable()
-    for name in names: save_checkpoint(self.run.checkpoints/name, state)
+    for name in names: save_checkpoint(self.run.checkpoints/name, self.weights_state() if name == 'best.pt' else state)
     if 'last.pt' in names: self._last_saved_step = self.step
     every = self.cfg.keep_every
     for p in self.run.epoch_checkpoints()[:-self.cfg.keep_last]:
@@ -332,12 +355,15 @@ def save_progress_grid(
 
 # %% ../nbs/03_training.ipynb #7224c61c
 @patch
-def _begin(self:Trainer, resume:str|Path|None, state:dict|None, overwrite:bool):
+def _begin(self:Trainer, resume:str|Path|None, state:dict|None, overwrite:bool, extend:bool=False):
     "Lock the run folder, refuse to clobber another run, load the checkpoint to resume from, write the config, trim the history."
     self._fit_t0 = time.perf_counter()
     if self.rank == 0: self._claim_folder(resume, overwrite)
     if resume:
         self.load_state_dict(state if state is not None else load_checkpoint(resume, self.device), resume)
+        self._nothing_to_do = self._ended_already(extend)
+        if self._nothing_to_do: return   # nothing is written: the run stays as it was
+        self.finished = None   # it goes on: how it ends is this process's to record
         self.log(f"resumed from {resume} at step {self.step} (epoch {self.epoch + 1}, batch {self.batch_in_epoch})")
     n_fix = min(8, len(self.loaders['valid'].data))
     self._fixed = (torch.stack([self.loaders['valid'].data[i] for i in range(n_fix)]),
@@ -352,6 +378,20 @@ def _begin(self:Trainer, resume:str|Path|None, state:dict|None, overwrite:bool):
 
 def _main_thread() -> bool:
     import threading; return threading.current_thread() is threading.main_thread()
+
+# %% ../nbs/03_training.ipynb #8fb564de
+@patch
+def _ended_already(self:Trainer, extend:bool) -> str|None:
+    "For a resumed run: what to do instead where its checkpoint had ended it and no new limit lets it go on; else None."
+    cfg = self.cfg
+    if cfg.max_steps and self.step >= cfg.max_steps: why = f"max_steps {cfg.max_steps}"
+    elif self.epoch >= cfg.epochs: why = f"epochs {cfg.epochs}"
+    elif self.finished == 'max_minutes' and not extend and cfg.max_minutes == self._ck_limits['max_minutes']:
+        why = f"max_minutes {cfg.max_minutes}"
+    else: return None
+    return (f"this run had already ended (by {why}, at step {self.step}): nothing was trained or written. To train on, resume "
+            f"with a new limit: {self.run.resume_command()} epochs={cfg.epochs + 1} (or max_steps=N, or max_minutes=N for "
+            f"another budget)")
 
 # %% ../nbs/03_training.ipynb #794b8568
 @patch
@@ -385,6 +425,7 @@ def _epoch_end(self:Trainer):
     train_means = {k: v / max(sums.get('steps', 0), 1) for k, v in sums.items() if k != 'steps'}
     val = self.validate() if self.rank == 0 else {}
     self.epoch += 1; self.batch_in_epoch = 0
+    if self.epoch >= self.cfg.epochs: self.finished = 'epochs'   # before the checkpoint that records it
     if self.rank != 0: return
     beta = kl_beta(self.cfg, self.epoch - 1, self.steps_per_epoch, self.steps_per_epoch)
     self.record(dict(kind='epoch', epoch=self.epoch, step=self.step, beta=beta, train=train_means, skipped=self.skipped,
@@ -426,7 +467,8 @@ def _run_epoch(self:Trainer) -> str|None:
     with tqdm(total=self.steps_per_epoch, initial=self.batch_in_epoch, desc=f'epoch {self.epoch + 1}/{cfg.epochs}', unit='step',
               disable=True if self.rank else progress_disabled(), dynamic_ncols=True) as bar:
         for xb in train:
-            r = self.train_step(xb); bar.update(1)
+            r = self.train_step(xb) if self.first_step_s is not None else self._timed_first_step(xb, bar)
+            bar.update(1)
             self._after_step(r, len(xb) * self.world, bar)
             if self._stop_agreed():
                 self.save('last.pt')
@@ -436,9 +478,24 @@ def _run_epoch(self:Trainer) -> str|None:
             if self._out_of_time(): break
     if self.batch_in_epoch >= self.steps_per_epoch: self._epoch_end()
     why = 'max_steps' if cfg.max_steps and self.step >= cfg.max_steps else 'max_minutes' if self._out_of_time() else None
+    if why: self.finished = why   # before the checkpoints that record it
     if why and self.batch_in_epoch: self._end_inside_epoch()
     elif why and self._last_saved_step != self.step: self.save('last.pt')   # an epoch's end has just written it
     return why
+
+# %% ../nbs/03_training.ipynb #208fc43c
+@patch
+def _timed_first_step(self:Trainer, xb:torch.Tensor, bar) -> dict:
+    "This process's first step, which compiles the model where `compile` is on: said before, timed, left out of `max_minutes`."
+    if self.plan['compile']:
+        self.log("compiling the training step (torch.compile): about a minute on a machine's first run, seconds from its cache after")
+        bar.set_postfix_str('compiling the training step')
+    t = time.perf_counter()
+    r = self.train_step(xb)
+    self.first_step_s = time.perf_counter() - t
+    self._t0 += self.first_step_s   # the epoch's images per second leave it out too
+    if self.plan['compile']: self.log(f"compiled the training step in {self.first_step_s:.1f} s (not counted in max_minutes)")
+    return r
 
 # %% ../nbs/03_training.ipynb #f6465356
 @patch
@@ -461,18 +518,21 @@ def _save_validated(self:Trainer, val:dict, *names:str) -> bool:
 
 @patch
 def _out_of_time(self:Trainer) -> bool:
-    "Whether `max_minutes` of training have passed since `fit` began."
-    return self.cfg.max_minutes > 0 and time.perf_counter() - self._fit_t0 >= 60 * self.cfg.max_minutes
+    "Whether `max_minutes` of training have passed since `fit` began, leaving out the first step (which compiles)."
+    spent = time.perf_counter() - self._fit_t0 - (self.first_step_s or 0.0)
+    return self.cfg.max_minutes > 0 and spent >= 60 * self.cfg.max_minutes
 
 # %% ../nbs/03_training.ipynb #44307207
 @patch
 def fit(self:Trainer,
         resume:str|Path|None=None, # a checkpoint to continue from
         state:dict|None=None, # that checkpoint, already read (so it is not read twice)
-        overwrite:bool=False): # replace a finished or stopped run in `output_dir` instead of refusing
+        overwrite:bool=False, # replace a finished or stopped run in `output_dir` instead of refusing
+        extend:bool=False): # a resumed run that had ended by `max_minutes` trains for a new budget of it
     "Train to the end of `cfg.epochs` (or `cfg.max_steps`); returns a summary dict."
     try:
-        self._begin(resume, state, overwrite)
+        self._begin(resume, state, overwrite, extend)
+        if self._nothing_to_do: return self._summary('ended already')
         why = None
         while self.epoch < self.cfg.epochs and not why: why = self._run_epoch()
         if why != 'stopped': self._fit_priors()
@@ -490,10 +550,11 @@ def fit(self:Trainer,
         for sig, h in getattr(self, '_old', {}).items(): signal.signal(sig, h)
         if getattr(self, '_lock', None): self._lock.release()
 
+# %% ../nbs/03_training.ipynb #92ab1a46
 @patch
 def _summary(self:Trainer, why:str) -> dict:
     return dict(status=why, step=self.step, epoch=self.epoch, skipped=self.skipped, best_valid_neg_elbo=self.best,
-                output_dir=str(self.run.root))
+                output_dir=str(self.run.root), note=self._nothing_to_do)
 
 # %% ../nbs/03_training.ipynb #b048c2b1
 @patch
@@ -535,12 +596,15 @@ def train_cli(
         if config: raise ConfigError(f"--config {config} and --resume cannot be used together: a resumed run continues with "
                                      f"its checkpoint's config; change settings with key=value after --resume")
         state = load_checkpoint(resume)
+        try: Config.from_dict(state['config'])
+        except ConfigError as e: raise ConfigError(f"{resume}: its config is not valid for this version of vae_celeba: {e}") from None
         try: cfg = Config.from_dict({**state['config'], **parse_overrides(overrides or [])})
         except ConfigError as e: raise ConfigError(f"{e} (on the command line)") from None
     else: cfg = load_config(config, overrides or [])
     rank, world, dev = init_distributed()
     try:
-        s = Trainer(cfg, rank, world, device=dev).fit(resume, state, overwrite)
+        extend = any(o.split('=', 1)[0].strip() in ('epochs', 'max_steps', 'max_minutes') for o in overrides or [])   # a new limit
+        s = Trainer(cfg, rank, world, device=dev).fit(resume, state, overwrite, extend)
         # DDP holds the process group: free it now, while Python is whole (a gloo group that lives on to the interpreter's
         # exit can abort it: "terminate called without an active exception"), and let every rank finish before any leaves
         if dist.is_initialized(): gc.collect(); dist.barrier()
@@ -548,7 +612,7 @@ def train_cli(
         if dist.is_initialized(): dist.destroy_process_group()
     best = (f"best valid negative ELBO {s['best_valid_neg_elbo']:.2f}" if math.isfinite(s['best_valid_neg_elbo'])
             else "no epoch finished, so no validation yet")
-    if rank == 0: print(f"{s['status']}: step {s['step']}, epoch {s['epoch']}, {best}; outputs in {s['output_dir']}")
+    if rank == 0: print(s['note'] or f"{s['status']}: step {s['step']}, epoch {s['epoch']}, {best}; outputs in {s['output_dir']}")
 
 # %% ../nbs/03_training.ipynb #829fc594
 def train_main():
