@@ -129,3 +129,11 @@ def test_one_line_messages_and_an_ended_run_left_alone(tmp_path):
     assert (out/'logs'/'history.jsonl').read_text() == history
     r = train(tmp_path, '--resume', str(out/'checkpoints'/'last.pt'), 'max_steps=4')
     assert r.returncode == 0 and torch.load(out/'checkpoints'/'last.pt', weights_only=True)['step'] == 4, r.stderr[-2000:]
+
+def test_prepare_takes_key_value_anywhere_and_says_when_ready(tmp_path):
+    "key=value on both sides of an option (was argparse's 'unrecognized arguments'); a complete cache is named (was silence)."
+    args = ['dataset=synthetic', 'synthetic_size=60', f'cache_dir={tmp_path}/cache']
+    r = cli('vae_celeba_prepare', *args, '--force', 'num_workers=0', cwd=tmp_path)
+    assert r.returncode == 0 and 'complete already' not in r.stdout, r.stdout + r.stderr
+    r = cli('vae_celeba_prepare', *args, 'num_workers=0', cwd=tmp_path)
+    assert r.returncode == 0 and f"the cache in {tmp_path/'cache'}" in r.stdout and 'is complete already' in r.stdout, r.stdout + r.stderr

@@ -66,7 +66,7 @@ def run_cli(
     func = getattr(func, '__wrapped__', func)
     parser = anno_parser(func, prog=prog or func.__name__)
     if epilog: parser.epilog, parser.formatter_class = epilog, argparse.RawDescriptionHelpFormatter
-    args = vars(parser.parse_args(dashed_to_underscored(sys.argv[1:] if argv is None else argv)))
+    args = vars(parser.parse_intermixed_args(dashed_to_underscored(sys.argv[1:] if argv is None else argv)))   # key=value anywhere
     args.pop('pdb', None); args.pop('xtra', None)
     try: return func(**args)
     except VAECelebaError as e: raise SystemExit(f"error: {e}") from None

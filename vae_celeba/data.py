@@ -13,7 +13,7 @@ import itertools
 import json
 import os
 import shutil
-import tempfile
+import tempfile, time
 import warnings
 import zipfile
 import zlib
@@ -538,7 +538,9 @@ def prepare_cli(
 ):
     "Decode a data set once into the uint8 cache that training and evaluation read."
     extra = [f'{k}={v}' for k, v in dict(data_dir=data_dir, cache_dir=cache_dir, dataset=dataset).items() if v is not None]
-    prepare(load_config(config, [*(overrides or []), *extra]), force=force)
+    t0 = time.time()
+    folder = prepare(load_config(config, [*(overrides or []), *extra]), force=force)
+    if (folder/'manifest.json').stat().st_mtime < t0: print(f"the cache in {folder} is complete already (--force rebuilds it)")
 
 def prepare_main():
     "Entry point of `vae_celeba_prepare`."

@@ -33,12 +33,16 @@ from .run import (CheckpointError, RunPaths, add_fitted_prior, append_history, l
                             set_rng_state, trim_history, write_run_config)
 
 # %% auto #0
-__all__ = ['TrainingError', 'lr_factor', 'autocast_dtype', 'resolve_switch', 'device_plan', 'latent_noise', 'param_groups',
-           'Trainer', 'save_progress_grid', 'init_distributed', 'train_cli', 'train_main']
+__all__ = ['TrainingError', 'TrainingStopped', 'lr_factor', 'autocast_dtype', 'resolve_switch', 'device_plan', 'latent_noise',
+           'param_groups', 'Trainer', 'save_progress_grid', 'init_distributed', 'train_cli', 'train_main']
 
 # %% ../nbs/03_training.ipynb #a66287b4
 class TrainingError(VAECelebaError, RuntimeError):
     "Training cannot go on; the message says why and what to change."
+
+class TrainingStopped(KeyboardInterrupt):
+    "SIGINT or SIGTERM stopped `fit` once the run was saved; raised after, so that a caller running more ends too unless it catches it."
+    def __init__(self, msg:str, summary:dict): super().__init__(msg); self.summary = summary
 
 # %% ../nbs/03_training.ipynb #02015b12
 def lr_factor(
@@ -357,7 +361,7 @@ def save_progress_grid(
 @patch
 def _begin(self:Trainer, resume:str|Path|None, state:dict|None, overwrite:bool, extend:bool=False):
     "Lock the run folder, refuse to clobber another run, load the checkpoint to resume from, write the config, trim the history."
-    self._fit_t0 = time.perf_counter()
+    self._fit_t0, self._signal = time.perf_counter(), None
     if self.rank == 0: self._claim_folder(resume, overwrite)
     if resume:
         self.load_state_dict(state if state is not None else load_checkpoint(resume, self.device), resume)
@@ -372,7 +376,7 @@ def _begin(self:Trainer, resume:str|Path|None, state:dict|None, overwrite:bool, 
         write_run_config(self.run, self.cfg)
         trim_history(self.run.history, self.step)   # a run killed after its last checkpoint logged steps that are now redone
     def on_signal(signum, frame):
-        self.stop_requested = True
+        self.stop_requested, self._signal = True, signal.Signals(signum).name
         self.log(f"{signal.Signals(signum).name} received: finishing this step, then saving", 'warning')
     self._old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)} if _main_thread() else {}
 
@@ -536,7 +540,7 @@ def fit(self:Trainer,
         why = None
         while self.epoch < self.cfg.epochs and not why: why = self._run_epoch()
         if why != 'stopped': self._fit_priors()
-        return self._summary(why or 'done')
+        s = self._summary(why or 'done')
     except torch.OutOfMemoryError:
         then = f"then resume: {self.run.resume_command()} batch_size=N" if self.run.last.exists() else "then start again with --overwrite"
         raise TrainingError(f"out of memory on {self.device} at step {self.step} (batch_size {self.cfg.batch_size}, precision "
@@ -549,6 +553,9 @@ def fit(self:Trainer,
     finally:
         for sig, h in getattr(self, '_old', {}).items(): signal.signal(sig, h)
         if getattr(self, '_lock', None): self._lock.release()
+    if self._signal:   # saved, handlers restored: now the signal ends the caller too (the command line exits 0)
+        raise TrainingStopped(f"training stopped by {self._signal} at step {self.step}; resume with: {self.run.resume_command()}", s)
+    return s
 
 # %% ../nbs/03_training.ipynb #92ab1a46
 @patch
@@ -583,6 +590,12 @@ def init_distributed() -> tuple[int, int, torch.device|None]:
     if not dist.is_initialized(): dist.init_process_group(_ddp_backend(dev))
     return dist.get_rank(), world, dev
 
+# %% ../nbs/03_training.ipynb #b1140e42
+def _fit_or_stopped(trainer:Trainer, *args) -> dict:
+    "`fit`'s summary; a run that a signal stopped (saved, with the way to resume logged) ends the command as asked."
+    try: return trainer.fit(*args)
+    except TrainingStopped as e: return e.summary
+
 # %% ../nbs/03_training.ipynb #973c12f3
 def train_cli(
     config:str=None, # a YAML config (default: the built-in defaults, the real CelebA run)
@@ -604,7 +617,7 @@ def train_cli(
     rank, world, dev = init_distributed()
     try:
         extend = any(o.split('=', 1)[0].strip() in ('epochs', 'max_steps', 'max_minutes') for o in overrides or [])   # a new limit
-        s = Trainer(cfg, rank, world, device=dev).fit(resume, state, overwrite, extend)
+        s = _fit_or_stopped(Trainer(cfg, rank, world, device=dev), resume, state, overwrite, extend)
         # DDP holds the process group: free it now, while Python is whole (a gloo group that lives on to the interpreter's
         # exit can abort it: "terminate called without an active exception"), and let every rank finish before any leaves
         if dist.is_initialized(): gc.collect(); dist.barrier()
