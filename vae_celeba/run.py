@@ -22,8 +22,8 @@ from .model import VAE, LatentPrior
 
 # %% auto #0
 __all__ = ['CHECKPOINT_KEYS', 'CheckpointError', 'RunPaths', 'rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint',
-           'model_from_checkpoint', 'load_model_state', 'add_fitted_prior', 'read_history', 'append_history',
-           'trim_history', 'write_run_config', 'plot_history']
+           'checkpoint_config', 'model_from_checkpoint', 'load_model_state', 'add_fitted_prior', 'read_history',
+           'append_history', 'trim_history', 'write_run_config', 'plot_history']
 
 # %% ../nbs/02b_run.ipynb #5c3e0006
 class CheckpointError(VAECelebaError, RuntimeError):
@@ -126,6 +126,12 @@ def load_checkpoint(
         raise CheckpointError(f"{str(path)!r} is a PyTorch file but not a vae_celeba checkpoint (it lacks {', '.join(CHECKPOINT_KEYS)})")
     return ck
 
+# %% ../nbs/02b_run.ipynb #331759f5
+def checkpoint_config(ck:dict, path) -> Config:
+    "The config a checkpoint was written with; `CheckpointError` where this version of vae_celeba cannot read it."
+    try: return Config.from_dict(ck['config'])
+    except ConfigError as e: raise CheckpointError(f"{path}: its config is not valid for this version of vae_celeba: {e}") from None
+
 # %% ../nbs/02b_run.ipynb #46e06be7
 def model_from_checkpoint(
     path:str|Path, # a checkpoint written by `Trainer`
@@ -134,9 +140,7 @@ def model_from_checkpoint(
 ) -> tuple[VAE, dict]:
     "Rebuild the VAE from the config stored in a checkpoint, load its weights; returns the model (eval mode) and the checkpoint."
     ck = load_checkpoint(path, device)
-    try: cfg = Config.from_dict(ck['config'])
-    except ConfigError as e: raise CheckpointError(f"{path}: its config is not valid for this version of vae_celeba: {e}") from None
-    model = VAE(cfg).to(device)
+    model = VAE(checkpoint_config(ck, path)).to(device)
     sd = ck['model']
     if ema and ck.get('ema'): sd = {k.removeprefix('module.'): v for k, v in ck['ema'].items() if k.startswith('module.')}
     load_model_state(model, sd, path)

@@ -29,7 +29,7 @@ from .data import make_loaders, to_float
 from .losses import VAELoss, kl_beta
 from .metrics import active_units, kl_per_dim
 from .model import VAE
-from .run import (CheckpointError, RunPaths, add_fitted_prior, append_history, load_checkpoint, load_model_state, plot_history, rng_state, save_checkpoint,
+from .run import (CheckpointError, RunPaths, checkpoint_config, add_fitted_prior, append_history, load_checkpoint, load_model_state, plot_history, rng_state, save_checkpoint,
                             set_rng_state, trim_history, write_run_config)
 
 # %% auto #0
@@ -288,7 +288,7 @@ def load_state_dict(self:Trainer, ck:dict, path='checkpoint'):
     self.skipped = ck['skipped']
     self.epoch_sums = dict(ck.get('epoch_sums', {}))   # absent in checkpoints of versions before it was kept
     set_rng_state(ck['rng'])
-    self.finished, self._ck_limits = ck.get('finished'), {k: ck['config'].get(k) for k in ('epochs', 'max_steps', 'max_minutes')}
+    self.finished, self._ck_max_minutes = ck.get('finished'), ck['config'].get('max_minutes')
     self._last_saved_step = ck['step']
     if self.ema is not None and ck.get('ema') is not None: self.ema.load_state_dict(ck['ema'])
 
@@ -390,7 +390,7 @@ def _ended_already(self:Trainer, extend:bool) -> str|None:
     cfg = self.cfg
     if cfg.max_steps and self.step >= cfg.max_steps: why = f"max_steps {cfg.max_steps}"
     elif self.epoch >= cfg.epochs: why = f"epochs {cfg.epochs}"
-    elif self.finished == 'max_minutes' and not extend and cfg.max_minutes == self._ck_limits['max_minutes']:
+    elif self.finished == 'max_minutes' and not extend and cfg.max_minutes == self._ck_max_minutes:
         why = f"max_minutes {cfg.max_minutes}"
     else: return None
     return (f"this run had already ended (by {why}, at step {self.step}): nothing was trained or written. To train on, resume "
@@ -609,8 +609,7 @@ def train_cli(
         if config: raise ConfigError(f"--config {config} and --resume cannot be used together: a resumed run continues with "
                                      f"its checkpoint's config; change settings with key=value after --resume")
         state = load_checkpoint(resume)
-        try: Config.from_dict(state['config'])
-        except ConfigError as e: raise ConfigError(f"{resume}: its config is not valid for this version of vae_celeba: {e}") from None
+        checkpoint_config(state, resume)   # a key this version does not know is the checkpoint's, not the command line's
         try: cfg = Config.from_dict({**state['config'], **parse_overrides(overrides or [])})
         except ConfigError as e: raise ConfigError(f"{e} (on the command line)") from None
     else: cfg = load_config(config, overrides or [])
