@@ -63,6 +63,8 @@ ROWS = {
     'celeba_cpu':     ('configs/celeba-cpu.yaml', [], "the CPU preset as shipped (configs/celeba-cpu.yaml): batch 16, ema 0.995, 8.1 minutes, then the fit"),
     'celeba_cpu_seed1': ('configs/celeba-cpu.yaml', ['seed=1'], "the CPU preset as shipped, another seed (1)"),
     'celeba_cpu_seed2': ('configs/celeba-cpu.yaml', ['seed=2'], "the CPU preset as shipped, a third seed (2)"),
+    'celeba_cpu_flow': ('configs/celeba-cpu.yaml', ['prior=flow'],
+                        "the CPU preset's run, sampled from a normalizing flow fitted to its training posteriors instead of the mixture", 'celeba_cpu'),
     # the shipped preset changing one thing
     'cpu_no_ema':     ('configs/celeba-cpu.yaml', ['ema=0'], "the CPU preset without the weight average (the preset of stop 18)"),
     'cpu_no_ema_seed1': ('configs/celeba-cpu.yaml', ['ema=0', 'seed=1'], "the CPU preset without the weight average, another seed (1)"),
@@ -106,7 +108,7 @@ def fit_prior_of(name:str, base:str, base_wall, cfg:str, over:list, runs:Path, f
     shutil.copytree(runs/base, runs/name)
     t = time.time()
     images = torch.from_numpy(np.array(np.load(folder/'train.npy', mmap_mode='r')[:c.prior_images]))
-    add_fitted_prior(runs/name/'checkpoints'/'last.pt', images, c.prior_components)
+    add_fitted_prior(runs/name/'checkpoints'/'last.pt', images, c.prior, components=c.prior_components)
     fit_s = round(time.time() - t, 1)
     info = _run_info(runs/name, f"the run of {base}, then the prior fitted in {fit_s} s", None)
     return dict(info, trained_as=base, prior_fit_s=fit_s, wall_s=None if base_wall is None else round(base_wall + fit_s, 1))
@@ -122,15 +124,11 @@ def _run_info(out:Path, summary:str, wall_s) -> dict:
 
 @torch.no_grad()
 def sample_fids(model, fid, taus) -> dict:
-    "FID of N_SAMPLES prior samples at each tau: the same noise (and mixture components) at every tau and for every model."
-    g = torch.Generator().manual_seed(1234)
-    eps = torch.randn(N_SAMPLES, model.cfg.latent_dim, generator=g)
-    comp = torch.multinomial(model.prior.weights, N_SAMPLES, True, generator=g) if model.prior is not None else torch.zeros(N_SAMPLES, dtype=torch.long)
+    "FID of N_SAMPLES prior samples at each tau: one seeded generator draws the noise (and a mixture's components), the same at every tau."
     out = {}
     for tau in taus:
-        fid.reset()
-        for i in range(0, N_SAMPLES, 100):
-            fid.update(model.sample(100, tau, eps=eps[i:i + 100], components=comp[i:i + 100]).float().clamp(0, 1), real=False)
+        fid.reset(); g = torch.Generator().manual_seed(1234)
+        for i in range(0, N_SAMPLES, 100): fid.update(model.sample(100, tau, generator=g).float().clamp(0, 1), real=False)
         out[tau] = float(fid.compute())
     return out
 
@@ -161,11 +159,10 @@ def figures(ck_path:str, out:Path, tau:float) -> list[str]:
     paths = [save_figure(grid_figure(temperature_grid(model, taus, 10, seed=7), row_labels=[f'tau = {t}' for t in taus],
                                      title='prior samples by temperature (the same noise in each column)'), out/'real_faces_temperature.png')]
     g = torch.Generator().manual_seed(11)
-    eps, p = torch.randn(8, model.cfg.latent_dim, generator=g), model.prior
-    z = tau * eps if p is None else p(eps, tau, torch.multinomial(p.weights, 8, True, generator=g))   # draws of the prior it samples from
-    path = slerp if p is None else lerp     # around N(0, I)'s origin on the sphere; straight between a mixture's draws
+    z, fitted = model.prior.sample(8, tau, generator=g), model.prior.needs_fit   # draws of the prior it samples from
+    path = lerp if fitted else slerp        # straight between a fitted prior's draws; around N(0, I)'s origin on the sphere
     rows = [model.decode(path(z[i], z[i + 1], torch.linspace(0, 1, 8))).float().clamp(0, 1) for i in range(0, 8, 2)]
-    kind = 'spherical' if p is None else 'linear'
+    kind = 'linear' if fitted else 'spherical'
     paths.append(save_figure(grid_figure(torch.stack(rows), row_labels=[f'pair {i + 1}' for i in range(4)],
                                          title=f'{kind} interpolations between generated faces (tau = {tau})'), out/'real_faces_interpolations.png'))
     return [str(p) for p in paths]
@@ -208,6 +205,7 @@ def main():
     if not SAMPLE.is_dir(): raise SystemExit(f"the shared CelebA sample is not at {SAMPLE}")
     from vae_celeba.config import load_config
     from vae_celeba.data import prepare
+    from vae_celeba.priors import PRIORS
     work = Path(a.work); cache = work/'cache'
     folder = prepare(load_config(ROOT/'configs'/'demo.yaml', ['dataset=celeba', f'data_dir={SAMPLE}', 'download=false', f'cache_dir={cache}']), quiet=True)
     out = Path(a.out); res = json.loads(out.read_text()) if out.exists() else {}
@@ -227,7 +225,7 @@ def main():
         else: row = dict(recipe=recipe, config=cfg, overrides=over, what=what,
                          **train(name, cfg, over + [f'iw_samples={BPD_K}'], a.minutes, work/'runs', cache, a.reuse))
         c = load_config(ROOT/cfg, over)
-        taus = [] if c.beta == 0 and c.prior == 'standard' else a.taus   # a plain autoencoder has no prior to sample from, until one is fitted
+        taus = [] if c.beta == 0 and not PRIORS[c.prior].needs_fit else a.taus   # a plain autoencoder has no prior to sample from, until one is fitted
         same = {'fid_test_reconstructions': res['rows'][tagged(base[0])]['test']['fid_test_reconstructions']} if base else {}
         row['test'] = {**row.get('test', {}), **same, **evaluate(row['checkpoint'], fid, folder, taus, recon_fid=not base)}
         if not a.eval_only: row['machine'] = dict(cpu=_cpu_model(), threads=torch.get_num_threads())

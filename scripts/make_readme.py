@@ -2,7 +2,7 @@
 
 With Quarto installed, `nbdev_readme` renders the same notebook; this keeps README.md right without it.
 """
-import sys
+import re, sys
 from pathlib import Path
 import nbformat
 from nbconvert import MarkdownExporter
@@ -15,6 +15,7 @@ def render() -> str:
     nb.metadata['language_info'] = {'name': 'python'} # nbdev_clean drops it; it names the code blocks
     body, _ = MarkdownExporter().from_notebook_node(nb)
     body = body.replace('](images/', '](nbs/images/')       # images live beside the notebooks; README.md is one level up
+    body = re.sub(r'\]\((\w[\w-]*\.ipynb)', r'](nbs/\1', body)   # so do the notebooks (the docs site turns these links into its pages)
     return HEADER + body.strip() + '\n'
 
 if __name__ == '__main__':

@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -x .venv/bin/python ]; then export PATH="$PWD/.venv/bin:$PATH"; fi
 echo "== nbdev_test (flags: ${NBDEV_FLAGS:-none})"
-nbdev_test --n_workers 1 ${NBDEV_FLAGS:+--flags "$NBDEV_FLAGS"}
+nbdev_test --n_workers 1 --do_print ${NBDEV_FLAGS:+--flags "$NBDEV_FLAGS"}   # a line as each notebook starts and ends
 echo "== pytest tests/"
 python -m pytest -q tests

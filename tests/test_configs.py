@@ -24,4 +24,4 @@ def test_help_lists_every_setting(command):
     out = subprocess.run([console_script(command), '--help'], capture_output=True, text=True, check=True).stdout
     assert out.startswith(f'usage: {command} ')
     for f in fields(Config): assert f"\n  {f.name}={f.default if f.default != '' else repr('')}  (" in out, f"{f.name} missing"
-    assert "\n  dataset=celeba  (celeba | synthetic) CelebA from `data_dir`, or the built-in synthetic faces\n" in out
+    assert "\n  dataset=celeba  (str) a name in `vae_celeba.data.DATASETS`: celeba (from `data_dir`), or synthetic\n" in out

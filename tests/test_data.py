@@ -56,6 +56,8 @@ def test_prepare_cli(tmp_path):
     r = run([console_script('vae_celeba_prepare'), '--data-dir', str(data), '--cache-dir', str(tmp_path/'cache'), 'download=false'], tmp_path)
     assert r.returncode == 0, r.stderr
     assert 'cache ready in' in r.stdout and 'filename-hash' in r.stdout
+    assert 'note: the CelebA split file has 0 valid and 0 test images' in r.stderr, r.stderr   # a partial download, said plainly
+    assert 'UserWarning' not in r.stderr and 'warn(' not in r.stderr, r.stderr
     assert (tmp_path/'cache'/'celeba-64'/'manifest.json').exists()
 
 def test_prepare_cli_missing_data(tmp_path):
@@ -103,3 +105,15 @@ def test_full_disk(small_disk):
     folder = small_disk/'x'; folder.mkdir()     # write past the free space directly (what a disk filling up meanwhile does)
     r = run([sys.executable, '-c', WRITE_SPLIT, str(folder)], small_disk)
     assert r.returncode == 3 and 'OSError 28' in r.stdout, (r.returncode, r.stdout, r.stderr[-500:])   # 28: ENOSPC; -7 would be SIGBUS
+
+def test_prepare_cli_finds_a_damaged_cache(tmp_path):
+    "#23: bytes flipped in the middle of a cached train.npy were trained on silently; vae_celeba_prepare now says so."
+    args = [console_script('vae_celeba_prepare'), '--dataset', 'synthetic', '--cache-dir', str(tmp_path/'c'), 'synthetic_size=60']
+    assert run(args, tmp_path).returncode == 0
+    f = tmp_path/'c'/'synthetic-64-n60-s0'/'train.npy'
+    with open(f, 'r+b') as fh:
+        fh.seek(f.stat().st_size // 2); b = fh.read(50_000); fh.seek(-len(b), 1); fh.write(bytes(255 - x for x in b))
+    r = run(args, tmp_path)
+    assert r.returncode == 1 and 'train.npy no longer match(es) the checksum' in r.stderr and '--force' in r.stderr, r.stderr
+    assert 'Traceback' not in r.stderr
+    assert run([*args, '--force'], tmp_path).returncode == 0 and run(args, tmp_path).returncode == 0   # rebuilt, and intact

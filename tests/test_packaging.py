@@ -36,3 +36,10 @@ def test_wheel_metadata_matches_settings_ini(tmp_path):
     for script in s['console_scripts'].split():
         name, target = script.split('=')
         assert f'{name} = {target}' in eps, script
+
+def test_uv_and_pip_install_the_same_torch():
+    "README's pip lines pin torch and torchvision; uv (pyproject's [tool.uv]) must resolve the same ones, not the newest."
+    import re, tomllib
+    pins = set(re.findall(r'(torch(?:vision)?==[\w.]+)', (ROOT/'README.md').read_text()))
+    uv = set(tomllib.loads((ROOT/'pyproject.toml').read_text())['tool']['uv']['constraint-dependencies'])
+    assert pins and pins == uv, (pins, uv)

@@ -68,6 +68,7 @@ def run_cli(
     if epilog: parser.epilog, parser.formatter_class = epilog, argparse.RawDescriptionHelpFormatter
     args = vars(parser.parse_intermixed_args(dashed_to_underscored(sys.argv[1:] if argv is None else argv)))   # key=value anywhere
     args.pop('pdb', None); args.pop('xtra', None)
+    if hasattr(sys.stdout, 'reconfigure'): sys.stdout.reconfigure(line_buffering=True)   # each line now, also into a file
     try: return func(**args)
     except VAECelebaError as e: raise SystemExit(f"error: {e}") from None
     except KeyboardInterrupt as e:   # what was kept, when the command says (prepare does)

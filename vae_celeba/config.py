@@ -19,6 +19,8 @@ from fastcore.docments import docments
 import torch
 import yaml
 
+from .priors import PRIORS
+
 # %% auto #0
 __all__ = ['VAECelebaError', 'ConfigError', 'ModelSettings', 'DataSettings', 'LossSettings', 'OptimSettings', 'MachinerySettings',
            'Config', 'config_docs', 'parse_overrides', 'load_config', 'resolve_device']
@@ -37,14 +39,14 @@ class ModelSettings:
     image_size:int = 64 # side of the square input images, in pixels: a multiple of 8, at least 16
     latent_dim:int = 256 # dimension of the latent z
     base_channels:int = 64 # width of the first stage; the stages use 1x, 2x, 4x and 8x this
-    prior:Literal['standard', 'fitted'] = 'standard' # where sampling draws z: N(0, I), or a Gaussian mixture fitted to the training split's posteriors when training ends
+    prior:str = 'standard' # where sampling draws z, a name in `vae_celeba.priors.PRIORS`: standard is N(0, I); fitted (a Gaussian mixture) and flow (a normalizing flow) are fitted to the training split's posteriors when training ends
     prior_components:int = 10 # with prior='fitted': Gaussians in the mixture (1: one full-covariance Gaussian)
-    prior_images:int = 20000 # with prior='fitted': training images (the first ones) whose posteriors it is fitted to
+    prior_images:int = 20000 # with a prior that is fitted (not standard): training images (the first ones) whose posteriors it is fitted to
 
 @dataclass
 class DataSettings:
     "Where the images come from and how they are read."
-    dataset:Literal['celeba', 'synthetic'] = 'celeba' # CelebA from `data_dir`, or the built-in synthetic faces
+    dataset:str = 'celeba' # a name in `vae_celeba.data.DATASETS`: celeba (from `data_dir`), or synthetic (the built-in faces)
     data_dir:str = 'data/celeba' # where CelebA lives (or is downloaded to)
     cache_dir:str = 'data/cache' # where the decoded uint8 arrays go (one subfolder per data set and size)
     download:bool = True # download CelebA with torchvision when data_dir has none
@@ -158,6 +160,7 @@ def _validate(cfg:Config):
     if cfg.image_size % 8:
         raise ConfigError(f"config key 'image_size': {cfg.image_size} is not a multiple of 8; "
                           f"the encoder halves the resolution three times (64 -> 8), so use 32, 64 or 128")
+    if cfg.prior not in PRIORS: raise ConfigError(f"config key 'prior': {cfg.prior!r} is not one of {list(PRIORS)}")
     if not (cfg.device == 'auto' or cfg.device == 'cpu' or cfg.device.split(':')[0] in ('cuda', 'mps')):
         raise ConfigError(f"config key 'device': {cfg.device!r} is not 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
 

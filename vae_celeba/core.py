@@ -9,6 +9,7 @@ import fcntl
 import os
 import shutil
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -17,8 +18,8 @@ import torch
 from .config import VAECelebaError
 
 # %% auto #0
-__all__ = ['fsync_replace', 'atomic_write_text', 'free_mib', 'progress_disabled', 'seeded_generator', 'FolderBusyError',
-           'FolderLock']
+__all__ = ['fsync_replace', 'atomic_write_text', 'free_mib', 'free_space', 'command', 'progress_disabled', 'seeded_generator',
+           'FolderBusyError', 'FolderLock']
 
 # %% ../nbs/00b_core.ipynb #5c0e0007
 def fsync_replace(
@@ -44,6 +45,20 @@ def free_mib(path:str|Path) -> float:
     p = Path(path).absolute()
     while not p.exists(): p = p.parent
     return shutil.disk_usage(p).free / 2**20
+
+def free_space(path:str|Path) -> str:
+    "The free space for `path`, worded for a message: '0.04 MiB', '1.4 MiB', '12,345 MiB' (never '0 MiB' where some is left)."
+    mib = free_mib(path)
+    return f"{mib:,.2f} MiB" if mib < 1 else f"{mib:,.1f} MiB" if mib < 10 else f"{mib:,.0f} MiB"
+
+# %% ../nbs/00b_core.ipynb #514d8cb1
+def command(name:str) -> str:
+    "Console script `name` as a shell here can run it: bare where `PATH` finds this Python's own, else its path."
+    mine = Path(sys.executable).parent/name
+    found = shutil.which(name)
+    if not mine.exists() or (found and Path(found).resolve() == mine.resolve()): return name
+    try: return str(mine.absolute().relative_to(Path.cwd()))     # e.g. .venv/bin/vae_celeba_train
+    except ValueError: return str(mine.absolute())
 
 # %% ../nbs/00b_core.ipynb #5c0e0016
 def progress_disabled() -> bool|None:

@@ -5,19 +5,19 @@
 # %% ../nbs/01b_data.ipynb #190a45ac
 from __future__ import annotations
 
-import csv
-import errno
+import csv, difflib, errno
 import hashlib
 import io
 import itertools
 import json
 import os
 import shutil
-import tempfile, time
+import sys, tempfile, time
 import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +29,16 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampl
 from tqdm.auto import tqdm
 
 from .cli import config_keys_help, run_cli
-from .config import Config, VAECelebaError, load_config
-from .core import FolderLock, atomic_write_text, free_mib, fsync_replace, progress_disabled, seeded_generator
+from .config import Config, ConfigError, VAECelebaError, load_config
+from .core import FolderLock, atomic_write_text, command, free_mib, free_space, fsync_replace, progress_disabled, seeded_generator
 from .synthetic import draw_face, face_attributes, face_params, ATTRIBUTES
 
 # %% auto #0
-__all__ = ['SPLITS', 'CROP_FRACTION', 'CACHE_VERSION', 'DataError', 'read_table', 'read_partition', 'read_identity',
+__all__ = ['SPLITS', 'CROP_FRACTION', 'CACHE_VERSION', 'DATASETS', 'DataError', 'read_table', 'read_partition', 'read_identity',
            'read_attributes', 'CelebASource', 'ImageReader', 'find_celeba', 'make_fake_celeba', 'assign_splits',
-           'crop_box', 'load_image', 'cache_folder', 'CachePlan', 'synthetic_plan', 'celeba_plan', 'prepare',
-           'maybe_download', 'ImageCache', 'Batches', 'to_float', 'make_loaders', 'prepare_cli', 'prepare_main']
+           'crop_box', 'load_image', 'cache_folder', 'CachePlan', 'synthetic_plan', 'celeba_plan', 'DataSource',
+           'data_source', 'prepare', 'file_checksum', 'verify_cache', 'maybe_download', 'ImageCache', 'Batches',
+           'to_float', 'make_loaders', 'prepare_cli', 'prepare_main']
 
 # %% ../nbs/01b_data.ipynb #172e920e
 class DataError(VAECelebaError, RuntimeError):
@@ -121,7 +122,10 @@ def _first(*paths:Path) -> Path|None: return next((p for p in paths if p.is_file
 def find_celeba(data_dir:str|Path) -> CelebASource:
     "Detect which CelebA layout `data_dir` holds; `DataError` says what was found and what was expected."
     d = Path(data_dir).expanduser()
-    if not d.is_dir(): raise DataError(f"the CelebA folder {str(d)!r} does not exist. {_MANUAL_STEPS.format(d=d)}")
+    if not d.is_dir():
+        where = "" if d.is_absolute() else f" (a relative data_dir is read from the folder you run in, {Path.cwd()})"
+        raise DataError(f"the CelebA folder {str(d)!r} does not exist{where}. If CelebA is elsewhere, say where with "
+                        f"data_dir=/path/to/celeba on the command line. {_MANUAL_STEPS.format(d=d)}")
     for layout, sub, images, ext in _LAYOUTS:
         root, img = d/sub, d/sub/images
         part = root/f'list_eval_partition{ext}'
@@ -216,25 +220,26 @@ def crop_box(w:int, h:int) -> tuple[int, int, int, int]:
 def load_image(
     data:bytes, # the file's bytes (JPEG, PNG, ...)
     size:int=64, # output side
+    crop=crop_box, # (width, height) -> the (left, top, right, bottom) box to keep; CelebA's centre square by default
 ) -> np.ndarray:
-    "Decode, convert to RGB, centre-crop and resize: a (3, size, size) uint8 array; raises on a bad file."
+    "Decode, convert to RGB, crop and resize: a (3, size, size) uint8 array; raises on a bad file."
     with Image.open(io.BytesIO(data)) as im:
         im = im.convert('RGB')                     # forces the full decode: a truncated file raises here
-        out = im.crop(crop_box(*im.size)).resize((size, size), Image.BILINEAR)  # crop first: no pixel outside the crop leaks in
+        out = im.crop(crop(*im.size)).resize((size, size), Image.BILINEAR)  # crop first: no pixel outside the crop leaks in
     return np.asarray(out).transpose(2, 0, 1)
 
 # %% ../nbs/01b_data.ipynb #e2f7ee8b
 CACHE_VERSION = 1
 
 def cache_folder(cfg:Config) -> Path:
-    "The cache folder of a config: `<cache_dir>/<dataset>-<image_size>` (synthetic: also its size and seed)."
-    name = f'{cfg.dataset}-{cfg.image_size}' + (f'-n{cfg.synthetic_size}-s{cfg.seed}' if cfg.dataset == 'synthetic' else '')
-    return Path(cfg.cache_dir).expanduser()/name
+    "The cache folder of a config: `<cache_dir>/<name>`, the name its data set's `DataSource` gives (e.g. `celeba-64`)."
+    return Path(cfg.cache_dir).expanduser()/data_source(cfg).folder_name(cfg)
 
 def _complete(folder:Path, cfg:Config) -> bool:
-    "Whether `folder` holds a finished cache of CelebA at `cfg`'s image size (whatever its source)."
-    return _matches(folder, dict(version=CACHE_VERSION, preprocess=dict(image_size=cfg.image_size, crop='center, 148/178 of the width',
-                                                                          resize='PIL bilinear, antialiased')))
+    "Whether `folder` holds a finished cache of this version at `cfg`'s image size (whatever its source)."
+    try: m = json.loads((folder/'manifest.json').read_text())
+    except (OSError, ValueError): return False
+    return m.get('version') == CACHE_VERSION and m.get('preprocess', {}).get('image_size') == cfg.image_size and _matches(folder, {})
 
 def _matches(folder:Path, expected:dict) -> bool:
     "Whether `folder` holds a complete cache whose manifest has the `expected` fields."
@@ -281,12 +286,13 @@ def _write_split(folder:Path, split:str, n:int, size:int, rows, n_attr:int=0) ->
 
 # %% ../nbs/01b_data.ipynb #d130a8d3
 class _DecodeJob(Dataset):
-    "Decode CelebA images by name: (name, image | None, attributes, error)."
-    def __init__(self, names, reader, size, attrs=None): self.names, self.reader, self.size, self.attrs = names, reader, size, attrs or {}
+    "Decode images by name, cropped by `crop`: (name, image | None, attributes, error)."
+    def __init__(self, names, reader, size, attrs=None, crop=crop_box):
+        self.names, self.reader, self.size, self.attrs, self.crop = names, reader, size, attrs or {}, crop
     def __len__(self): return len(self.names)
     def __getitem__(self, i):
         n = self.names[i]
-        try: return n, load_image(self.reader.read(n), self.size), self.attrs.get(n), None
+        try: return n, load_image(self.reader.read(n), self.size, self.crop), self.attrs.get(n), None
         except Exception as e: return n, None, None, f'{type(e).__name__}: {e}'
 
 class _SynthJob(Dataset):
@@ -297,13 +303,21 @@ class _SynthJob(Dataset):
         p = face_params(self.seed, self.idx[i]); a = face_attributes(p)
         return f'synthetic-{self.idx[i]:07d}', np.asarray(draw_face(p, self.size)).transpose(2, 0, 1), np.array([1 if a[k] else -1 for k in ATTRIBUTES], np.int8), None
 
+# %% ../nbs/01b_data.ipynb #c99fa524
 def _as_list(b): return b
 
 def _rows(job:Dataset, workers:int, desc:str):
     "Run `job` in `workers` processes, yielding its items in order with a progress bar."
     dl = DataLoader(job, batch_size=64, num_workers=workers, collate_fn=_as_list)
     with tqdm(total=len(job), desc=desc, unit='img', disable=progress_disabled(), smoothing=0.1) as bar:
-        for batch in dl: yield from batch; bar.update(len(batch))
+        done, said = 0, time.perf_counter()
+        for batch in dl:
+            yield from batch
+            bar.update(len(batch))
+            done += len(batch)
+            if bar.disable and time.perf_counter() - said >= 30:   # no bar (output to a file): a line a while
+                said = time.perf_counter()
+                print(f"{desc}: {done:,} of {len(job):,} images", flush=True)
 
 # %% ../nbs/01b_data.ipynb #3371ea14
 @dataclass
@@ -316,15 +330,15 @@ class CachePlan:
     missing:list=field(default_factory=list) # names in the split file whose image is not there
     notes:list=field(default_factory=list) # warnings to show when the cache is (re)built
 
-def _expected(cfg:Config, source:dict, files_hash:str) -> dict:
+def _expected(cfg:Config, source:dict, files_hash:str, crop:str) -> dict:
     return dict(version=CACHE_VERSION, source=source, files_hash=files_hash,
-                preprocess=dict(image_size=cfg.image_size, crop='center, 148/178 of the width', resize='PIL bilinear, antialiased'))
+                preprocess=dict(image_size=cfg.image_size, crop=crop, resize='PIL bilinear, antialiased'))
 
 def synthetic_plan(cfg:Config) -> CachePlan:
     "The plan of the synthetic faces: index ranges for the splits (5% valid, 5% test)."
     n = cfg.synthetic_size; k = max(1, n // 20)
     idx = dict(train=range(0, n - 2 * k), valid=range(n - 2 * k, n - k), test=range(n - k, n))
-    return CachePlan(_expected(cfg, dict(dataset='synthetic', seed=cfg.seed, n=n), 'procedural'),
+    return CachePlan(_expected(cfg, dict(dataset=cfg.dataset, seed=cfg.seed, n=n), 'procedural', 'none: drawn at the size'),
                      {s: _SynthJob(list(r), cfg.seed, cfg.image_size) for s, r in idx.items()}, 'index ranges', list(ATTRIBUTES))
 
 # %% ../nbs/01b_data.ipynb #653240a3
@@ -341,25 +355,53 @@ def celeba_plan(cfg:Config) -> CachePlan:
         splits, rule = assign_splits(present, identity)
     attr_names, attrs = read_attributes(src.attributes) if src.attributes else ([], {})
     h = hashlib.sha1(''.join(f'{n} {files[n]} {p}\n' for n, p in sorted(present.items())).encode()).hexdigest()
-    source = dict(dataset='celeba', layout=src.layout, images=str(src.images.resolve()), partition=str(src.partition.resolve()))
-    reader = src.reader()
-    return CachePlan(_expected(cfg, source, h), {s: _DecodeJob(splits[s], reader, cfg.image_size, attrs) for s in SPLITS},
+    source = dict(dataset=cfg.dataset, layout=src.layout, images=str(src.images.resolve()), partition=str(src.partition.resolve()))
+    reader = src.reader()     # CelebA's crop: the centre square of 148/178 of the width (`crop_box`), where the faces are aligned
+    return CachePlan(_expected(cfg, source, h, 'center, 148/178 of the width'),
+                     {s: _DecodeJob(splits[s], reader, cfg.image_size, attrs, crop_box) for s in SPLITS},
                      rule, attr_names, sorted(n for n in partition if n not in files), [str(x.message) for x in w])
+
+# %% ../nbs/01b_data.ipynb #3c0556f0
+@dataclass(frozen=True)
+class DataSource:
+    "A data set by name (a key of `DATASETS`): its cache folder's name, where its images come from, and its plan."
+    folder_name:Callable # cfg -> the cache subfolder, from the settings that change the images
+    plan:Callable # cfg -> its `CachePlan` (reads the source, assigns the splits, makes the decode jobs)
+    where:Callable # cfg -> where its images come from, for messages
+    present:Callable=lambda cfg: True # cfg -> whether its images are there (False: a complete cache of them is used)
+    fetch:Callable=lambda cfg: None # cfg -> None: get the images where they are missing and can be had (a download)
+
+DATASETS:dict[str, DataSource] = dict(
+    celeba=DataSource(lambda cfg: f'celeba-{cfg.image_size}', celeba_plan, lambda cfg: str(cfg.data_dir),
+                      present=lambda cfg: Path(cfg.data_dir).expanduser().exists(),
+                      fetch=lambda cfg: maybe_download(cfg.data_dir) if cfg.download else None),
+    synthetic=DataSource(lambda cfg: f'synthetic-{cfg.image_size}-n{cfg.synthetic_size}-s{cfg.seed}', synthetic_plan,
+                         lambda cfg: 'the built-in synthetic faces'),
+)
+
+def data_source(cfg:Config) -> DataSource:
+    "The `DataSource` of `cfg.dataset`; a `ConfigError` names the data sets there are."
+    if cfg.dataset not in DATASETS:
+        near = difflib.get_close_matches(str(cfg.dataset), list(DATASETS), n=1)
+        raise ConfigError(f"config key 'dataset': {cfg.dataset!r} is not one of {list(DATASETS)}"
+                          + (f": did you mean {near[0]!r}?" if near else ""))
+    return DATASETS[cfg.dataset]
 
 # %% ../nbs/01b_data.ipynb #a8318a90
 def prepare(
-    cfg:Config, # uses dataset, data_dir, cache_dir, image_size, download, num_workers, synthetic_size, seed
+    cfg:Config, # uses dataset, cache_dir, image_size, num_workers, and what its data set reads (data_dir, download; synthetic_size, seed)
     force:bool=False, # rebuild even if a matching cache exists
     quiet:bool=False, # no summary printout
+    verify:bool=False, # check an existing cache's bytes against its checksums (a pass over the files: ~3 s for full CelebA)
 ) -> Path:
     "Build (or find) the uint8 cache of `cfg`'s data set; returns its folder."
-    folder = cache_folder(cfg)
-    if cfg.dataset == 'celeba' and not force and not Path(cfg.data_dir).expanduser().exists() and _complete(folder, cfg):
-        return folder                                            # the images were removed, but their cache is whole: use it
-    if cfg.dataset == 'celeba' and cfg.download: maybe_download(cfg.data_dir)
-    plan = synthetic_plan(cfg) if cfg.dataset == 'synthetic' else celeba_plan(cfg)
-    if not force and _matches(folder, plan.expected): return folder
-    for note in plan.notes: warnings.warn(note)
+    source, folder = data_source(cfg), cache_folder(cfg)
+    if not force and not source.present(cfg) and _complete(folder, cfg):
+        return _verified(folder) if verify else folder          # the images were removed, but their cache is whole: use it
+    source.fetch(cfg)                                            # a download, where the data set has one and it is missing
+    plan = source.plan(cfg)
+    if not force and _matches(folder, plan.expected): return _verified(folder) if verify else folder
+    for note in plan.notes: print(f"note: {note}", file=sys.stderr, flush=True)   # a message, not a warning's source line
     _make_writable_folder(folder)
     with FolderLock(folder, 'prepare'):                          # one prepare per cache; a second one waits for nothing: it is told
         if not force and _matches(folder, plan.expected): return folder   # built meanwhile by another process
@@ -378,9 +420,31 @@ def _build(folder:Path, cfg:Config, plan:CachePlan) -> tuple[dict, list]:
         raise DataError(f"no training image could be read from {cfg.data_dir}; the first errors: " +
                         '; '.join(f"{s['file']}: {s['error']}" for s in skipped[:3]))
     manifest = dict(plan.expected, counts=counts, split_rule=plan.rule, attributes=list(plan.attr_names),
-                    skipped=len(skipped), skipped_files=skipped[:1000])
+                    skipped=len(skipped), skipped_files=skipped[:1000],
+                    checksums={s: file_checksum(folder/f'{s}.npy') for s in SPLITS})   # what `vae_celeba_prepare` verifies
     atomic_write_text(folder/'manifest.json', json.dumps(manifest, indent=1))
     return counts, skipped
+
+# %% ../nbs/01b_data.ipynb #19f98a4e
+def file_checksum(path:str|Path, chunk:int=64 * 2**20) -> str:
+    "CRC-32 of a file's bytes, as 8 hex digits: it catches a damaged file (it is no defence against tampering)."
+    crc = 0
+    with open(path, 'rb') as f:
+        while b := f.read(chunk): crc = zlib.crc32(b, crc)
+    return f'{crc:08x}'
+
+def verify_cache(folder:str|Path) -> list[str]:
+    "The splits of a prepared cache whose files no longer match their checksums (none: intact; a cache without checksums passes)."
+    m = json.loads((Path(folder)/'manifest.json').read_text())
+    return [s for s, c in m.get('checksums', {}).items() if file_checksum(Path(folder)/f'{s}.npy') != c]
+
+def _verified(folder:Path) -> Path:
+    "`folder`, once its files match their checksums; else a `DataError` that says how to rebuild it."
+    bad = verify_cache(folder)
+    if bad: raise DataError(f"the cache in {folder} is damaged: {', '.join(f'{s}.npy' for s in bad)} no longer match(es) the "
+                            f"checksum written when it was built (a disk error, or a file changed by hand). Rebuild it with "
+                            f"{command('vae_celeba_prepare')} --force (and the same --data-dir or --dataset)")
+    return folder
 
 # %% ../nbs/01b_data.ipynb #17c42894
 def _write_splits(folder:Path, cfg:Config, plan:CachePlan, need:int) -> tuple[dict, list]:
@@ -414,8 +478,8 @@ def _make_writable_folder(folder:Path):
 
 def _no_space(folder:Path, need:int, err:OSError|None=None) -> str:
     why = f" ({err.strerror or err})" if err else ""
-    return (f"the cache needs {need / 2**20:,.0f} MiB in {folder}, and {free_mib(folder):,.0f} MiB are free{why}: free some space "
-            f"there, or put the cache on a larger disk with cache_dir=/other/folder (vae_celeba_prepare --cache-dir /other/folder)")
+    return (f"the cache needs {need / 2**20:,.0f} MiB in {folder}, and {free_space(folder)} are free{why}: free some space "
+            f"there, or put the cache on a larger disk with cache_dir=/other/folder ({command('vae_celeba_prepare')} --cache-dir /other/folder)")
 
 def _report(folder, counts, skipped, rule):
     print(f"cache ready in {folder}: " + ', '.join(f'{s} {c:,}' for s, c in counts.items()) + f" images (split: {rule})")
@@ -448,8 +512,11 @@ class ImageCache(Dataset):
     "One split of a prepared cache, memory-mapped: uint8 images (3, S, S)."
     def __init__(self, folder:str|Path, split:str='train'):
         self.path = Path(folder)/f'{split}.npy'
-        if not self.path.is_file(): raise DataError(f"no cache for split {split!r} in {folder}: run vae_celeba_prepare first")
-        self.x = np.load(self.path, mmap_mode='r')
+        if not self.path.is_file(): raise DataError(f"no cache for split {split!r} in {folder}: run {command('vae_celeba_prepare')} first")
+        try: self.x = np.load(self.path, mmap_mode='r')
+        except (ValueError, OSError) as e:   # a truncated file: shorter than its header says
+            raise DataError(f"the cache file {self.path} cannot be read ({e}): it is truncated or damaged; rebuild the cache "
+                            f"with {command('vae_celeba_prepare')} --force (and the same --data-dir or --dataset)") from None
     def __len__(self): return len(self.x)
     def __getitem__(self, i:int) -> torch.Tensor: return torch.from_numpy(np.array(self.x[i]))
     def __getitems__(self, idx:list[int]): return torch.from_numpy(self.x[np.asarray(idx)]), torch.as_tensor(idx)
@@ -532,14 +599,14 @@ def prepare_cli(
     config:str=None, # a YAML config file (default: the built-in defaults)
     data_dir:str=None, # the CelebA folder (overrides the config)
     cache_dir:str=None, # where the cache goes (overrides the config)
-    dataset:str=None, # celeba or synthetic (overrides the config)
+    dataset:str=None, # a name in `DATASETS`: celeba or synthetic (overrides the config)
     force:bool=False, # rebuild even if a matching cache exists (`--force`)
     overrides:Param("key=value settings applied after the file", nargs='*', opt=False)=None,
 ):
     "Decode a data set once into the uint8 cache that training and evaluation read."
     extra = [f'{k}={v}' for k, v in dict(data_dir=data_dir, cache_dir=cache_dir, dataset=dataset).items() if v is not None]
     t0 = time.time()
-    folder = prepare(load_config(config, [*(overrides or []), *extra]), force=force)
+    folder = prepare(load_config(config, [*(overrides or []), *extra]), force=force, verify=True)
     if (folder/'manifest.json').stat().st_mtime < t0: print(f"the cache in {folder} is complete already (--force rebuilds it)")
 
 def prepare_main():

@@ -9,6 +9,7 @@ import functools
 import io
 import json
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,16 +22,16 @@ from tqdm.auto import tqdm
 from .cli import run_cli
 from .config import Config, ConfigError, resolve_device
 from .core import atomic_write_text, progress_disabled
-from .data import DataError, ImageCache, load_image, prepare, to_float
+from .data import DataError, ImageCache, crop_box, data_source, load_image, prepare, to_float
 from .metrics import active_units, bpd_bounds, fid_metric, fit_log_sigma, kl_per_dim
 from .model import VAE
 from .run import RunPaths, model_from_checkpoint, plot_history
 
 # %% auto #0
 __all__ = ['lerp', 'slerp', 'interpolate', 'temperature_grid', 'grid_figure', 'save_figure', 'attribute_vector',
-           'apply_attribute', 'load_test_split', 'posterior_means', 'reconstruction_metrics', 'bpd_metrics', 'evaluate',
-           'prior_description', 'evaluate_cli', 'evaluate_main', 'slider_view', 'explore_temperature',
-           'explore_interpolation', 'explore_attribute', 'explore_photo']
+           'apply_attribute', 'load_test_split', 'posterior_means', 'kl_dims_for', 'reconstruction_metrics',
+           'bpd_metrics', 'evaluate', 'prior_description', 'evaluate_cli', 'evaluate_main', 'slider_view',
+           'explore_temperature', 'explore_interpolation', 'explore_attribute', 'explore_photo']
 
 # %% ../nbs/04_evaluation.ipynb #7b512ca9
 def lerp(a:torch.Tensor, b:torch.Tensor, t:torch.Tensor) -> torch.Tensor:
@@ -144,7 +145,7 @@ def load_test_split(
     folder = prepare(cfg, quiet=True)
     data = ImageCache(folder, split)
     if len(data) == 0:
-        raise DataError(f"the {split!r} split of {cfg.data_dir if cfg.dataset == 'celeba' else 'the synthetic faces'} has no images "
+        raise DataError(f"the {split!r} split of {data_source(cfg).where(cfg)} has no images "
                         f"(a download without that split, or every image in it was unreadable: see {folder/'manifest.json'})")
     man = json.loads((folder/'manifest.json').read_text())
     attrs = np.load(folder/f'{split}_attr.npy') if (folder/f'{split}_attr.npy').exists() else np.zeros((len(data), 0), np.int8)
@@ -184,22 +185,36 @@ def _attribute_figures(model, x, attrs, names, mu, plots) -> list[Path]:
     usable = [a for a in wanted if (attrs[:, names.index(a)] > 0).any() and (attrs[:, names.index(a)] < 0).any()][:3]
     if not usable: return []
     strengths = (-2, -1, 0, 1, 2); rows, labels = [], []
+    spread = float(mu.float().std(0).norm())                # how far codes lie apart: a vector much shorter barely moves a face
     for a in usable:
         vec = attribute_vector(mu, attrs[:, names.index(a)])
         sweep = apply_attribute(model, x[:2], vec, strengths)
-        rows += [sweep[0], sweep[1]]; labels += [f'{a} #0', f'{a} #1']
-    return [save_figure(grid_figure(torch.stack(rows), row_labels=labels, title=f'attribute vectors, strength {strengths[0]} ... {strengths[-1]}'),
-                        plots/'attributes.png')]
+        rows += [sweep[0], sweep[1]]
+        labels += [f'{a} #{i} (|v| {float(vec.norm()) / spread:.2f})' for i in (0, 1)]
+    title = (f'attribute vectors, strength {strengths[0]} ... {strengths[-1]}; |v|: length against the codes\' spread '
+             f'(a short one: the model has not separated that attribute, and the row barely changes)')
+    return [save_figure(grid_figure(torch.stack(rows), row_labels=labels, title=title), plots/'attributes.png')]
 
 # %% ../nbs/04_evaluation.ipynb #7c8afc78
 def _kl_figure(mu:torch.Tensor, logvar:torch.Tensor, plots:Path) -> Path:
-    "A bar chart of the KL per latent dimension, sorted, with the active-unit threshold."
+    "A bar chart of the KL per latent dimension, sorted, saying how many carry most of it and how that differs from active units."
     import matplotlib.pyplot as plt
-    kl = kl_per_dim(mu, logvar); order = kl.argsort(descending=True)
-    fig, ax = plt.subplots(figsize=(8, 2.6)); ax.bar(range(len(kl)), kl[order].numpy(), width=1.0)
-    ax.axhline(0.01, color='r', lw=0.8, ls=':')
-    ax.set(xlabel='latent dimension (sorted)', ylabel='KL (nats)', title='KL per latent dimension on the test split')
-    fig.tight_layout(); return save_figure(fig, plots/'kl_per_dim.png')
+    kl = kl_per_dim(mu, logvar)
+    order = kl.argsort(descending=True)
+    fig, ax = plt.subplots(figsize=(8, 2.8))
+    ax.bar(range(len(kl)), kl[order].numpy(), width=1.0)
+    ax.set(xlabel='latent dimension (sorted)', ylabel='KL (nats)',
+           title=f'KL per latent dimension on the test split: {kl_dims_for(kl, 0.9)} of {len(kl)} carry 90% of it')
+    ax.text(0.99, 0.93, f"active units: {active_units(mu)[0]} (dimensions whose posterior mean varies across images,\n"
+            f"variance > 0.01): a weaker test than carrying KL, so the two counts differ", transform=ax.transAxes,
+            ha='right', va='top', fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, plots/'kl_per_dim.png')
+
+def kl_dims_for(kl:torch.Tensor, share:float=0.9) -> int:
+    "How many latent dimensions, the largest first, carry `share` of the KL `kl` (D,)."
+    c = kl.sort(descending=True).values.cumsum(0)
+    return int((c < share * float(kl.sum())).sum()) + 1
 
 # %% ../nbs/04_evaluation.ipynb #2fac6f94
 @torch.no_grad()
@@ -210,7 +225,8 @@ def reconstruction_metrics(model:VAE, x:torch.Tensor, mu:torch.Tensor, logvar:to
         sse += float((model.decode(mu[i:i + 256].to(dev)).float().clamp(0, 1) - to_float(x[i:i + 256], dev)).square().sum())
     mse = sse / x.numel()
     return dict(test_mse_per_pixel=mse, test_psnr_db=10 * math.log10(1 / mse), active_units=active_units(mu)[0],
-                latent_dim=mu.shape[1], kl_per_image_nats=float(kl_per_dim(mu, logvar).sum()))
+                latent_dim=mu.shape[1], kl_per_image_nats=float(kl_per_dim(mu, logvar).sum()),
+                kl_dims_for_90pct=kl_dims_for(kl_per_dim(mu, logvar), 0.9))   # beside active_units: see _kl_figure
 
 def bpd_metrics(model:VAE, ck:dict, x:torch.Tensor) -> dict:
     "Bits/dim (negative ELBO and the k-sample IWAE bound) of uint8 images x, with the learned or a fitted pixel scale."
@@ -226,6 +242,35 @@ def _check_image_counts(bpd_images:int, fid_images:int):
     "Refuse image counts that `evaluate` cannot use, before any work."
     if bpd_images < 1: raise ConfigError(f"bpd_images must be at least 1 (got {bpd_images}): the bits/dim bounds need test images")
     if fid_images < 0: raise ConfigError(f"fid_images must be 0 (no FID) or more (got {fid_images})")
+
+# %% ../nbs/04_evaluation.ipynb #c45770f0
+def _stage(bar, text:str, done:int=0):
+    "Count `done` stages on the bar and name the next one; where there is no bar (output to a file), print it."
+    bar.update(done)
+    bar.set_description_str(f"evaluate: {text}")
+    if bar.disable: print(f"evaluate: {text}", flush=True)
+
+def _loss_curves(run:RunPaths|None, out:Path) -> list[Path]:
+    "The run's loss curves among the figures: training's own plot where the evaluation writes into the run folder, else a copy."
+    if run is None: return []
+    if out.resolve() == run.root.resolve(): return [run.plots/'loss_curves.png'] if (run.plots/'loss_curves.png').exists() else []
+    return [out/'plots'/'loss_curves.png'] if plot_history(run.history, out/'plots'/'loss_curves.png') else []
+
+def _measure(m:dict, model:VAE, ck:dict, test:tuple, out:Path, run:RunPaths|None, bpd_images:int, fid_images:int, dev) -> list:
+    "Add the test split's metrics to `m`, stage by stage (a bar, or a line each); returns the figures written."
+    (x, attrs, names), seed = test, model.cfg.seed
+    with tqdm(total=4, desc='evaluate', disable=progress_disabled()) as bar:
+        _stage(bar, f"encoding {len(x):,} test images, figures")
+        mu, logvar = posterior_means(model, x)
+        figs = _figures(model, x, attrs, names, mu, logvar, out/'plots', seed) + _loss_curves(run, out)
+        _stage(bar, "reconstructions", 1)
+        m.update(reconstruction_metrics(model, x, mu, logvar))
+        _stage(bar, f"bits/dim of {min(bpd_images, len(x)):,} images, {model.cfg.iw_samples} decodes each", 1)
+        m.update(bpd_metrics(model, ck, x[:bpd_images]))
+        _stage(bar, f"FID of {min(fid_images, len(x)):,} images a set, 3 sets through Inception (--fid-images N: fewer)", 1)
+        m.update(_fid(model, x, mu, fid_images, dev, seed))
+        bar.update(1)
+    return figs
 
 # %% ../nbs/04_evaluation.ipynb #0a2709a2
 def evaluate(
@@ -246,13 +291,8 @@ def evaluate(
     out = Path(output_dir) if output_dir else run.root if run else Path(checkpoint).resolve().parent
     x, attrs, names = load_test_split(cfg)
     m = dict(checkpoint=str(checkpoint), step=ck['step'], epoch=ck['epoch'], split='test', n_test_images=len(x), prior=prior_description(model))
-    with tqdm(total=4, desc='evaluate', disable=progress_disabled()) as bar:
-        mu, logvar = posterior_means(model, x)
-        figs = _figures(model, x, attrs, names, mu, logvar, out/'plots', cfg.seed); bar.update(1)
-        if run and plot_history(run.history, out/'plots'/'loss_curves.png'): figs.append(out/'plots'/'loss_curves.png')
-        m.update(reconstruction_metrics(model, x, mu, logvar)); bar.update(1)
-        m.update(bpd_metrics(model, ck, x[:bpd_images])); bar.update(1)
-        m.update(_fid(model, x, mu, fid_images, dev, cfg.seed)); bar.update(1)
+    if (out/'metrics.json').exists(): print(f"replacing the earlier evaluation in {out} (--output-dir DIR keeps both)", flush=True)
+    figs = _measure(m, model, ck, (x, attrs, names), out, run, bpd_images, fid_images, dev)
     m['figures'] = [str(p) for p in figs]
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out/'metrics.json', json.dumps(m, indent=1))
@@ -260,24 +300,31 @@ def evaluate(
 
 # %% ../nbs/04_evaluation.ipynb #605d8d99
 def prior_description(model:VAE) -> str:
-    "What the model's samples are drawn from, for metrics files."
+    "What the model's samples are drawn from, for metrics files; a prior that the config asks for but was never fitted says so."
     p = model.prior
-    return 'N(0, I)' if p is None else f"a mixture of {len(p.weights)} Gaussians fitted to the posteriors of {p.images:,} training images"
+    if not (p.needs_fit and not p.images): return p.describe()
+    return (f"N(0, I): the config's prior {p.kind!r} was never fitted (the run was stopped before its end or killed while "
+            f"fitting); resume the run, or fit it with vae_celeba.run.add_fitted_prior(CHECKPOINT, training_images)")
 
 def _fid(model:VAE, x:torch.Tensor, mu:torch.Tensor, n:int, dev, seed:int) -> dict:
     "FID of samples and of reconstructions (decoded posterior means `mu`) against the test images (n each), or why it was skipped."
     if n <= 0: return dict(fid='skipped (fid_images=0)')
     try: fid = fid_metric(dev)
     except (ImportError, FileNotFoundError) as e: return dict(fid=f'skipped: {e}')
-    real = x[:n]; res = {}
-    for i in range(0, len(real), 100): fid.update(to_float(real[i:i + 100], dev), real=True)
-    g = torch.Generator().manual_seed(seed + 2)
-    with torch.no_grad():
-        for name, make in (('samples', lambda i, k: model.sample(k, 1.0, generator=g)),
-                           ('reconstructions', lambda i, k: model.decode(mu[i:i + k].to(dev)))):
-            fid.reset()
-            for i in range(0, len(real), 100): fid.update(make(i, min(100, len(real) - i)).float().clamp(0, 1), real=False)
-            res[f'fid_{name}'] = float(fid.compute())
+    real, res, g = x[:n], {}, torch.Generator().manual_seed(seed + 2)
+    sets = dict(test=lambda i, k: to_float(real[i:i + k], dev), samples=lambda i, k: model.sample(k, 1.0, generator=g),
+                reconstructions=lambda i, k: model.decode(mu[i:i + k].to(dev)))
+    with torch.no_grad(), tqdm(total=3 * len(real), desc='FID', unit='image', leave=False, disable=progress_disabled()) as bar:
+        said = time.perf_counter()
+        for name, make in sets.items():
+            if name != 'test': fid.reset()                  # the fake features only: the test images' stay
+            for i in range(0, len(real), 100):
+                fid.update(make(i, min(100, len(real) - i)).float().clamp(0, 1), real=name == 'test')
+                bar.update(min(100, len(real) - i))
+                if bar.disable and time.perf_counter() - said >= 30:   # no bar (output to a file): a line a while
+                    said = time.perf_counter()
+                    print(f"evaluate: FID, {name} images: {min(i + 100, len(real)):,} of {len(real):,}", flush=True)
+            if name != 'test': res[f'fid_{name}'] = float(fid.compute())
     res.update(fid_images=len(real), fid_reference='test images', fid_sample_tau=1.0)
     return res
 
@@ -363,7 +410,7 @@ def explore_attribute(model:VAE, images:torch.Tensor, vec:torch.Tensor, name:str
 def explore_photo(model:VAE, path:str|Path, vec:torch.Tensor, name:str='attribute'):
     "A photo cropped as the data pipeline crops CelebA, its reconstruction, and the attribute `vec` added to both at a slider's strength."
     import ipywidgets as W
-    try: face = torch.from_numpy(load_image(Path(path).read_bytes(), model.cfg.image_size))[None]   # (1, 3, S, S) uint8
+    try: face = torch.from_numpy(load_image(Path(path).read_bytes(), model.cfg.image_size, crop_box))[None]   # (1, 3, S, S) uint8
     except (OSError, ValueError) as e: raise DataError(f"{path}: cannot be read as an image ({e}); give a JPEG or PNG file") from None
     def render(strength): return _png(torch.cat([face.float() / 255, apply_attribute(model, face, vec, (0.0, strength))[0]]), 3)
     slider_view(render, dict(strength=W.FloatSlider(value=1.0, min=-3.0, max=3.0, step=0.25, description=f'{name} strength', **_LABEL)))

@@ -234,7 +234,7 @@ class VAELoss(nn.Module):
         if self.perceptual is not None:
             perc = self.perceptual(x_hat, x).mean()       # VGG itself may run under autocast; the result is fp32
             loss = loss + self.perceptual_weight * perc
-        terms = dict(recon=recon, kl=kl, kl_raw=kl_raw, perceptual=perc)
+        terms = dict(recon=recon, kl=kl, kl_raw=kl_raw, neg_elbo=recon + kl_raw, perceptual=perc)
         return dict(loss=loss, **{k: v.detach() for k, v in terms.items()}, beta=beta)
 
 # %% ../nbs/02_losses.ipynb #2a3bd8e8

@@ -13,9 +13,10 @@ from fastcore.basics import patch
 
 from .blocks import ConvNormAct, ResidualBottleneck, Downsample, Upsample
 from .config import Config
+from .priors import Prior, make_prior
 
 # %% auto #0
-__all__ = ['stage_channels', 'Encoder', 'Decoder', 'reparameterize', 'VAEOutput', 'VAE', 'LatentPrior', 'fit_latent_prior']
+__all__ = ['stage_channels', 'Encoder', 'Decoder', 'reparameterize', 'VAEOutput', 'VAE']
 
 # %% ../nbs/01_encoder_decoder.ipynb #ad5ee1f3
 def stage_channels(base_channels:int) -> list[int]:
@@ -90,7 +91,11 @@ class VAE(nn.Module):
         self.cfg = cfg = cfg or Config()
         kw = dict(latent_dim=cfg.latent_dim, base_channels=cfg.base_channels, image_size=cfg.image_size)
         self.encoder, self.decoder = Encoder(**kw), Decoder(**kw)
-        self.prior = None # a fitted `LatentPrior` (`fit_prior`, or the checkpoint's) that `sample` draws from; None: N(0, I)
+        self.prior = make_prior(cfg.prior, cfg.latent_dim, components=cfg.prior_components) # what `sample` draws from: N(0, I) until fitted
+
+    def __setattr__(self, name:str, value):
+        if name == 'prior': object.__setattr__(self, name, value)   # not a submodule: outside state_dict, parameters() and .to()
+        else: super().__setattr__(name, value)
 
     def encode(self, x:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         "`mu`, `logvar` of q(z|x), each (B, D), for images x (B, 3, S, S) in [0, 1]."
@@ -128,68 +133,25 @@ def reconstruct(self:VAE, x:torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def sample(self:VAE,
            n:int, # number of images
-           tau:float=1.0, # temperature: z = tau * eps, eps ~ N(0, I) (with a fitted prior: its component's mean + tau * L eps)
+           tau:float=1.0, # temperature: z = tau * eps, eps ~ N(0, I) (each prior says how it scales its own noise)
            generator:torch.Generator|None=None, # a generator for reproducible noise
            eps:torch.Tensor|None=None, # (n, D) noise to use instead of drawing it (the same faces at several tau)
-           fitted:bool=True, # draw from the fitted prior where the model has one (False: N(0, I) always)
-           components:torch.Tensor|None=None, # (n,) mixture components of a fitted prior (None: drawn; the same ones for the same `eps`)
           ) -> torch.Tensor:
-    "`n` images decoded from the prior at temperature `tau`, (n, 3, S, S) in [0, 1]."
+    "`n` images decoded from latents drawn from the model's prior (`self.prior`) at temperature `tau`, (n, 3, S, S) in [0, 1]."
     if not 0 <= tau < float('inf'): raise ValueError(f"temperature tau must be a finite number >= 0, got {tau}")
     p = next(self.parameters())
-    given = eps is not None
-    if eps is None: eps = torch.randn(n, self.cfg.latent_dim, generator=generator, device=generator.device if generator else 'cpu')
-    if self.prior is None or not fitted: return self.decode(tau * eps.to(p.device, p.dtype))
-    if components is None:   # from a CPU `generator`; else at random, or for given noise from a fixed seed
-        g = generator if generator is not None and generator.device.type == 'cpu' else torch.Generator().manual_seed(0) if given else None
-        components = torch.multinomial(self.prior.weights.cpu(), len(eps), replacement=True, generator=g)
-    return self.decode(self.prior(eps.to(p.device), tau, components.to(p.device)).to(p.dtype))
-
-# %% ../nbs/01_encoder_decoder.ipynb #5061f3cb
-class LatentPrior(nn.Module):
-    "A mixture of Gaussians over the latent space, fitted to the aggregate posterior after training; `VAE.sample` draws from it."
-    def __init__(self,
-                 weights:torch.Tensor, # (K,) mixing weights, summing to 1
-                 means:torch.Tensor, # (K, D) component means
-                 scale_trils:torch.Tensor, # (K, D, D) lower-triangular L_k of the covariances L_k L_k^T
-                 images:int=0): # how many images it was fitted to (for the record)
-        super().__init__()
-        for k, v in dict(weights=weights, means=means, scale_trils=scale_trils).items(): self.register_buffer(k, v.float(), persistent=False)
-        self.images = images
-
-    def forward(self, eps:torch.Tensor, tau:float, components:torch.Tensor) -> torch.Tensor:
-        "Latents (n, D): m_k + tau * L_k eps for standard normal noise `eps` (n, D) and components k (n,)."
-        with torch.autocast(eps.device.type, enabled=False):
-            return self.means[components] + tau * (self.scale_trils[components] @ eps.float()[..., None])[..., 0]
-
-    def state(self) -> dict:
-        "What a checkpoint stores (`LatentPrior(**state)` rebuilds it)."
-        return dict(weights=self.weights.cpu(), means=self.means.cpu(), scale_trils=self.scale_trils.cpu(), images=self.images)
-
-# %% ../nbs/01_encoder_decoder.ipynb #2cbca7b9
-def fit_latent_prior(
-    z:torch.Tensor, # (N, D) latents: samples of the aggregate posterior
-    components:int=10, # Gaussians in the mixture
-    seed:int=0, # seed of EM's initialisation
-) -> LatentPrior:
-    "A `LatentPrior` of `components` full-covariance Gaussians fitted to `z` by EM (scikit-learn's `GaussianMixture`)."
-    from sklearn.mixture import GaussianMixture
-    z = z.detach().double().cpu()
-    if len(z) < 2 * components: raise ValueError(f"fitting {components} Gaussians needs at least {2 * components} latents, got {len(z)}")
-    reg = 1e-4 * float(z.var(0).mean())    # a small ridge, relative to the latents' scale, keeps each covariance invertible
-    gm = GaussianMixture(components, covariance_type='full', reg_covar=reg, random_state=seed).fit(z.numpy())
-    cov = torch.from_numpy(gm.covariances_)
-    return LatentPrior(torch.from_numpy(gm.weights_), torch.from_numpy(gm.means_), torch.linalg.cholesky(cov), len(z))
+    return self.decode(self.prior.sample(n, tau, generator, eps).to(p.device, p.dtype))
 
 # %% ../nbs/01_encoder_decoder.ipynb #9427f00c
 @patch
 @torch.no_grad()
 def fit_prior(self:VAE,
               images:torch.Tensor, # (N, 3, S, S) training images, uint8 or float in [0, 1]
-              components:int=10, # Gaussians in the mixture
-              seed:int=0, # seed of the posterior samples and of EM
-              batch_size:int=256) -> LatentPrior: # images encoded at a time
-    "Fit a `LatentPrior` to one sample of q(z|x) per image and make `sample` draw from it; returns it."
+              prior:str|None=None, # a name in `PRIORS` (None: the config's `prior`)
+              seed:int=0, # seed of the posterior samples and of the fit
+              batch_size:int=256, # images encoded at a time
+              **settings) -> Prior: # the prior's own settings (`components`: the config's `prior_components`)
+    "Fit a prior to one sample of q(z|x) per image and make `sample` draw from it; returns it."
     p, g = next(self.parameters()), torch.Generator().manual_seed(seed)
     zs = []
     for i in range(0, len(images), batch_size):
@@ -197,6 +159,7 @@ def fit_prior(self:VAE,
         x = (x.float() / 255 if x.dtype == torch.uint8 else x.float()).to(p.device)
         self._check_input(x)
         mu, logvar = (t.float().cpu() for t in self.encode(x.to(p.dtype)))
-        zs.append(mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=g))
-    self.prior = fit_latent_prior(torch.cat(zs), components, seed).to(p.device)
+        zs.append(mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=g))   # (b, D)
+    settings = dict(components=self.cfg.prior_components) | settings
+    self.prior = make_prior(prior or self.cfg.prior, self.cfg.latent_dim, **settings).fit(torch.cat(zs), seed)
     return self.prior

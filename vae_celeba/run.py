@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,13 +18,14 @@ import yaml
 from fastcore.basics import patch
 
 from .config import Config, ConfigError, VAECelebaError
-from .core import atomic_write_text, free_mib, fsync_replace
-from .model import VAE, LatentPrior
+from .core import atomic_write_text, command, free_space, fsync_replace
+from .model import VAE
+from .priors import Prior, prior_from_state
 
 # %% auto #0
 __all__ = ['CHECKPOINT_KEYS', 'CheckpointError', 'RunPaths', 'rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint',
            'checkpoint_config', 'model_from_checkpoint', 'load_model_state', 'add_fitted_prior', 'read_history',
-           'append_history', 'trim_history', 'write_run_config', 'plot_history']
+           'append_history', 'trim_history', 'write_run_config', 'curve_terms', 'plot_history']
 
 # %% ../nbs/02b_run.ipynb #5c3e0006
 class CheckpointError(VAECelebaError, RuntimeError):
@@ -71,7 +73,7 @@ def of_checkpoint(cls:RunPaths, path:str|Path) -> RunPaths|None:
 @patch
 def resume_command(self:RunPaths) -> str:
     "The command that continues this run."
-    return f"vae_celeba_train --resume {self.last}"
+    return f"{command('vae_celeba_train')} --resume {self.last}"
 
 # %% ../nbs/02b_run.ipynb #ab1e8943
 def rng_state() -> dict:
@@ -97,7 +99,7 @@ def save_checkpoint(path:str|Path, state:dict):
         tmp.unlink(missing_ok=True)
         raise CheckpointError(f"could not write the checkpoint {path} ({type(e).__name__}: {str(e)[:160]}); "
                             f"{'the previous ' + path.name + ' is unchanged' if path.exists() else 'no earlier file of that name existed'}. "
-                            f"{free_mib(path.parent):,.0f} MiB are free in {path.parent}: free some space (or fix its permissions), "
+                            f"{free_space(path.parent)} are free in {path.parent}: free some space (or fix its permissions), "
                             f"then resume from the last checkpoint that was written") from None
 
 # %% ../nbs/02b_run.ipynb #e2c8f5a7
@@ -144,7 +146,7 @@ def model_from_checkpoint(
     sd = ck['model']
     if ema and ck.get('ema'): sd = {k.removeprefix('module.'): v for k, v in ck['ema'].items() if k.startswith('module.')}
     load_model_state(model, sd, path)
-    if ck.get('latent_prior'): model.prior = LatentPrior(**ck['latent_prior']).to(device)   # fitted when its training ended
+    if ck.get('latent_prior'): model.prior = prior_from_state(ck['latent_prior'])   # fitted when its training ended
     return model.eval(), ck
 
 def load_model_state(model:nn.Module, sd:dict, path):
@@ -159,12 +161,13 @@ def load_model_state(model:nn.Module, sd:dict, path):
 def add_fitted_prior(
     path:str|Path, # a checkpoint written by `Trainer`
     images:torch.Tensor, # (N, 3, S, S) training images, uint8 or float in [0, 1]
-    components:int|None=None, # Gaussians in the mixture (None: the checkpoint config's `prior_components`)
+    prior:str|None=None, # a name in `vae_celeba.priors.PRIORS` (None: the checkpoint config's `prior`)
     device:str|torch.device='cpu', # where the images are encoded
-) -> LatentPrior:
-    "Fit the latent prior of the model in checkpoint `path` (its EMA weights, where kept) to `images` and store it in the file."
+    **settings, # the prior's own settings (`components`: the checkpoint config's `prior_components`)
+) -> Prior:
+    "Fit a prior of the model in checkpoint `path` (its EMA weights, where kept) to `images` and store it in the file."
     model, ck = model_from_checkpoint(path, device)
-    prior = model.fit_prior(images, components or model.cfg.prior_components, model.cfg.seed)
+    prior = model.fit_prior(images, prior, model.cfg.seed, **settings)
     ck['latent_prior'] = prior.state()
     save_checkpoint(path, ck)
     return prior
@@ -189,21 +192,35 @@ def write_run_config(run:RunPaths, cfg:Config):
     run.logs.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run.config, yaml.safe_dump(asdict(cfg), sort_keys=False))
 
+# %% ../nbs/02b_run.ipynb #c7e2a9d1
+_TITLES = dict(loss='loss (what is minimised)', recon='reconstruction', kl='KL (as weighted by beta)', kl_raw='KL',
+               neg_elbo='negative ELBO', perceptual='perceptual')   # labels only: a term without one is titled by its name
+
+def curve_terms(epochs:list[dict]) -> list[str]:
+    "The loss terms in the epoch rows of a history, in the loss's order, less any that is zero throughout (perceptual when off)."
+    names = list(dict.fromkeys(k for r in epochs for k in r.get('train', {})))
+    return [k for k in names if any(r.get(part, {}).get(k) for r in epochs for part in ('train', 'valid'))]
+
 # %% ../nbs/02b_run.ipynb #37307d1d
 def plot_history(
     history:str|Path, # logs/history.jsonl
     out:str|Path, # the PNG to write
 ):
-    "Loss curves per epoch from a run's history: reconstruction and KL, train and valid, and beta."
+    "Loss curves per epoch from a run's history: every loss term (`curve_terms`), train and valid, with beta beside the KL."
     import matplotlib; matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
     ep = [r for r in read_history(history) if r.get('kind') == 'epoch']
-    if not ep: return None
-    e = [r['epoch'] for r in ep]
-    fig, axs = plt.subplots(1, 2, figsize=(9, 3.2))
-    for ax, k in zip(axs, ('recon', 'kl')):
-        ax.plot(e, [r['train'][k] for r in ep], 'o-', label='train'); ax.plot(e, [r['valid'][k] for r in ep], 's-', label='valid')
-        ax.set(xlabel='epoch', ylabel=f'{k} (per image)', title={'recon': 'reconstruction', 'kl': 'KL'}[k])
-    b = axs[1].twinx(); b.plot(e, [r['beta'] for r in ep], 'k:', label='beta'); b.set_ylabel('beta'); b.set_ylim(0, max(1.05, max(r['beta'] for r in ep) * 1.05))
-    axs[0].legend(); fig.tight_layout(); fig.savefig(out, dpi=90); plt.close(fig)
+    terms = curve_terms(ep)
+    if not terms: return None
+    e, cols = [r['epoch'] for r in ep], min(3, len(terms))
+    fig, axs = plt.subplots(-(-len(terms) // cols), cols, figsize=(3.4 * cols, 2.9 * -(-len(terms) // cols)), squeeze=False)
+    for ax, k in zip(axs.flat, terms):
+        for part, style in (('train', 'o-'), ('valid', 's-')):
+            ax.plot(e, [r.get(part, {}).get(k, math.nan) for r in ep], style, label=part)
+        ax.set(xlabel='epoch', ylabel='per image', title=_TITLES.get(k, k))
+        if k == 'kl':
+            b = ax.twinx(); b.plot(e, [r['beta'] for r in ep], 'k:'); b.set_ylabel('beta (dotted)')
+            b.set_ylim(0, max(1.05, max(r['beta'] for r in ep) * 1.05))
+    for ax in axs.flat[len(terms):]: ax.axis('off')
+    axs.flat[0].legend(); fig.tight_layout(); fig.savefig(out, dpi=90); plt.close(fig)
     return Path(out)

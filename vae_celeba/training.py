@@ -24,11 +24,12 @@ from tqdm.auto import tqdm
 
 from .cli import config_keys_help, run_cli
 from .config import Config, ConfigError, VAECelebaError, load_config, parse_overrides, resolve_device
-from .core import FolderLock, free_mib, progress_disabled, seeded_generator
+from .core import FolderLock, free_space, progress_disabled, seeded_generator
 from .data import make_loaders, to_float
 from .losses import VAELoss, kl_beta
 from .metrics import active_units, kl_per_dim
 from .model import VAE
+from .priors import PRIORS
 from .run import (CheckpointError, RunPaths, checkpoint_config, add_fitted_prior, append_history, load_checkpoint, load_model_state, plot_history, rng_state, save_checkpoint,
                             set_rng_state, trim_history, write_run_config)
 
@@ -112,26 +113,26 @@ class Trainer:
                  cfg:Config, # the run's settings
                  rank:int=0, world_size:int=1, # this process and the number of processes
                  perceptual:nn.Module|None=None, # a perceptual loss to use instead of loading VGG16 (tests)
+                 loss:nn.Module|None=None, # a loss to minimise instead of `VAELoss.from_config(cfg)`, called and returning as it does
                  device:torch.device|None=None, # default: `resolve_device(cfg.device)` (the local GPU under torchrun)
                  on_epoch=None): # called with the trainer after each epoch's checkpoint and plots (rank 0): live displays
         self.cfg, self.rank, self.world, self.on_epoch = cfg, rank, world_size, on_epoch
         self.device = device or resolve_device(cfg.device)
-        self.crit = VAELoss.from_config(cfg, perceptual).to(self.device)      # no VGG weights: stops here, before any work
+        self.crit = (loss or VAELoss.from_config(cfg, perceptual)).to(self.device)   # no VGG weights: stops here, before any work
         torch.manual_seed(cfg.seed); random.seed(cfg.seed); np.random.seed(cfg.seed)
         self._build_model()
         self.ema = _ema_of(self.model, cfg.ema)
         self.params = [p for g in param_groups([self.model, self.crit], cfg.weight_decay) for p in g['params']]
         self.opt = torch.optim.AdamW(param_groups([self.model, self.crit], cfg.weight_decay), lr=cfg.lr,
-                                     fused=self.device.type in ('cpu', 'cuda'))   # fused: one kernel, 4.5x faster here
+                                     fused=self.device.type in ('cpu', 'cuda'))   # fused: one kernel for every tensor
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.plan['grad_scaler'])
         self.loaders = make_loaders(cfg, rank, world_size, pin_memory=self.plan['pin_memory'])
         self.steps_per_epoch = len(self.loaders['train'])
         self.total_steps = cfg.max_steps or cfg.epochs * self.steps_per_epoch
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: lr_factor(s, self.total_steps, cfg.warmup_steps, cfg.lr_schedule))
         self.step = self.epoch = self.batch_in_epoch = self.skipped = self.bad_in_row = 0
-        self.epoch_sums = {}   # this epoch's summed loss terms (kept in checkpoints: a resumed epoch's means count every step)
-        self.best = math.inf   # the lowest validation negative ELBO (recon + KL at beta = 1) so far
-        self.run = RunPaths(cfg.output_dir)
+        self.epoch_sums, self.term_names = {}, ()   # this epoch's summed loss terms (kept in checkpoints), and their names
+        self.best, self.run = math.inf, RunPaths(cfg.output_dir)   # best: the lowest validation negative ELBO so far
         self.stop_requested, self.verbose = False, rank == 0
         self._recent, self.unstable_since, self.stable_step, self._last_saved_step = deque(maxlen=50), None, None, None
         self.first_step_s = self.finished = self._nothing_to_do = None   # compile's step (s); why it ended; a resume's advice
@@ -178,8 +179,8 @@ def train_step(self:Trainer, xb:torch.Tensor) -> dict:
         self.scaler.unscale_(self.opt)
         gnorm = (torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip) if cfg.grad_clip > 0   # no clip: measure only,
                  else torch.nn.utils.get_total_norm([p.grad for p in self.params if p.grad is not None]))  # no pass scaling by 1
-    names = [k for k, v in terms.items() if torch.is_tensor(v)]
-    vals = dict(zip(names + ['grad_norm'], torch.stack([terms[k].detach().float() for k in names] + [gnorm.float()]).tolist()))
+    names = self.term_names = tuple(k for k, v in terms.items() if torch.is_tensor(v))   # every tensor is a term
+    vals = dict(zip(names + ('grad_norm',), torch.stack([terms[k].detach().float() for k in names] + [gnorm.float()]).tolist()))
     ok = math.isfinite(vals['loss']) and math.isfinite(vals['grad_norm'])   # one device-to-host copy per step, not one per term
     with record_function('vae_celeba::update'):
         if ok: self.scaler.step(self.opt)
@@ -229,23 +230,29 @@ def _watch_loss(self:Trainer, loss:float, ok:bool):
                             f"grad_clip (e.g. 100), use precision=bf16 or fp32 instead of fp16, or warm up (warmup_steps); "
                             f"then {self._safe_restart()}")
 
+# %% ../nbs/03_training.ipynb #1743616b
 @patch
 def _safe_restart(self:Trainer) -> str:
     "Advice on where to continue after a divergence: the last checkpoint from before the loss left its normal range."
-    if self.run.stable.exists():
-        return (f"resume from {self.run.stable} (step {self.stable_step}, written before the loss left its normal range at "
-                f"step {self.unstable_since}), with key=value overrides for the fix")
-    if self._last_saved_step is None: return "start the run again with --overwrite (no checkpoint was written yet)"
-    return f"resume from {self.run.last} (step {self._last_saved_step}), with key=value overrides for the fix"
+    u, saved = self.unstable_since, self._last_saved_step
+    at = f" at step {u}" if u is not None else ""
+    if self.run.stable.exists():   # its step from the file where this process did not write it (a resumed run)
+        step = self.stable_step if self.stable_step is not None else load_checkpoint(self.run.stable)['step']
+        return (f"resume from {self.run.stable} (step {step}, written before the loss left its normal range{at}), "
+                f"with key=value overrides for the fix")
+    if saved is None: return "start the run again with --overwrite (no checkpoint was written yet)"
+    if u is not None and saved > u:
+        return (f"start the run again with --overwrite and the fix: no checkpoint is from before the loss left its normal "
+                f"range{at} ({self.run.last} holds step {saved}, already past it)")
+    return f"resume from {self.run.last} (step {saved}), with key=value overrides for the fix"
 
 # %% ../nbs/03_training.ipynb #1ae26dfe
 @patch
 @torch.no_grad()
 def validate(self:Trainer) -> dict:
-    "Loss terms averaged over the valid split, active units and KL per latent dimension."
+    "Every loss term averaged over the valid split, active units and KL per latent dimension."
     cfg, dev, m = self.cfg, self.device, self.eval_model
-    terms = ('loss', 'recon', 'kl', 'kl_raw', 'perceptual')
-    m.eval(); sums, n, mus, logvars = torch.zeros(len(terms), device=dev), 0, [], []
+    m.eval(); sums, n, mus, logvars = {}, 0, [], []
     beta = kl_beta(cfg, self.epoch, self.batch_in_epoch, self.steps_per_epoch)
     for i, xb in enumerate(self.loaders['valid']):
         x = to_float(xb, dev)
@@ -253,13 +260,14 @@ def validate(self:Trainer) -> dict:
         with torch.autocast(dev.type, dtype=self.dtype, enabled=self.dtype is not None):
             x_hat, mu, logvar = m(x, eps)
             t = self.crit(x_hat, x, mu, logvar, beta)
-        sums += torch.stack([torch.as_tensor(t[k], dtype=torch.float32, device=dev) for k in terms]) * len(xb)  # stays on the device
+        for k, v in t.items():
+            if torch.is_tensor(v): sums[k] = sums.get(k, 0) + v.detach().float() * len(xb)   # stays on the device
         n += len(xb); mus.append(mu.float()); logvars.append(logvar.float())
     m.train()
     mu, logvar = torch.cat(mus).cpu(), torch.cat(logvars).cpu()      # one copy to the host for the whole split
     au = active_units(mu)[0] if len(mu) > 1 else 0
-    out = dict(zip(terms, (sums / n).tolist()), active_units=au, kl_per_dim=kl_per_dim(mu, logvar).tolist())
-    return dict(out, neg_elbo=out['recon'] + out['kl_raw'])
+    means = (torch.stack(list(sums.values())) / n).tolist()            # one copy to the host for every term
+    return dict(zip(sums, means), active_units=au, kl_per_dim=kl_per_dim(mu, logvar).tolist())
 
 # %% ../nbs/03_training.ipynb #86af1dc2
 @patch
@@ -284,13 +292,22 @@ def load_state_dict(self:Trainer, ck:dict, path='checkpoint'):
     self.step, self.epoch = ck['step'], ck['epoch']
     # resumed with another batch_size (after running out of memory): the epoch goes on from the same image, to a whole batch
     self.batch_in_epoch = ck['batch_in_epoch'] * ck['config']['batch_size'] // self.cfg.batch_size
-    self.best = ck['best'] if ck.get('best_by') == 'neg_elbo' else math.inf   # older files kept the best beta-weighted loss
+    self.best = self._best_to_beat(ck)
     self.skipped = ck['skipped']
     self.epoch_sums = dict(ck.get('epoch_sums', {}))   # absent in checkpoints of versions before it was kept
     set_rng_state(ck['rng'])
     self.finished, self._ck_max_minutes = ck.get('finished'), ck['config'].get('max_minutes')
     self._last_saved_step = ck['step']
     if self.ema is not None and ck.get('ema') is not None: self.ema.load_state_dict(ck['ema'])
+
+# %% ../nbs/03_training.ipynb #a0a4a7e4
+@patch
+def _best_to_beat(self:Trainer, ck:dict) -> float:
+    "The validation negative ELBO a resumed run must beat to write `best.pt`: the one in `best.pt` itself, inf where there is none."
+    if ck.get('best_by') != 'neg_elbo' or not self.run.best.exists(): return math.inf   # older files kept a beta-weighted loss
+    try: on_disk = load_checkpoint(self.run.best)      # not last.pt's record: a full disk may have stopped best.pt's write
+    except CheckpointError: return math.inf
+    return on_disk['best'] if on_disk.get('best_by') == 'neg_elbo' else math.inf
 
 # %% ../nbs/03_training.ipynb #b8dd7706
 @patch
@@ -316,10 +333,13 @@ def save(self:Trainer, *names:str):
 
 @patch
 def _keep_stable(self:Trainer):
-    "Before `last.pt` is overwritten while the loss is out of its normal range, keep the one from before as `stable.pt`."
-    if self.unstable_since is None: self.run.stable.unlink(missing_ok=True); self.stable_step = None
-    elif not self.run.stable.exists() and self.run.last.exists():
-        os.replace(self.run.last, self.run.stable); self.stable_step = self._last_saved_step
+    "Before `last.pt` is overwritten while the loss is out of its normal range, keep it as `stable.pt` if it was written before."
+    if self.unstable_since is None:
+        self.run.stable.unlink(missing_ok=True)
+        self.stable_step = None
+    elif not self.run.stable.exists() and self.run.last.exists() and (self._last_saved_step or 0) <= self.unstable_since:
+        os.replace(self.run.last, self.run.stable)     # a last.pt written after the blow-up (at a later step) is no refuge
+        self.stable_step = self._last_saved_step
 
 # %% ../nbs/03_training.ipynb #fb403f9c
 @patch
@@ -453,13 +473,36 @@ def _after_step(self:Trainer, r:dict, images:int, bar):
     cfg, sums = self.cfg, self.epoch_sums
     self._images += images
     if not r['skipped']:   # a skipped (non-finite) step is counted in `skipped`, not averaged
-        for k in ('loss', 'recon', 'kl', 'perceptual'): sums[k] = sums.get(k, 0.0) + r[k]
+        for k in self.term_names: sums[k] = sums.get(k, 0.0) + r[k]
         sums['steps'] = sums.get('steps', 0) + 1
     if self.step % cfg.log_every == 0 or r['skipped']:
         ips = self._images / (time.perf_counter() - self._t0)
         self.record(dict(kind='step', step=self.step, epoch=self.epoch, **r, images_per_s=ips))
-        bar.set_postfix(loss=f"{r['loss']:.1f}", beta=f"{r['beta']:.2f}", img_s=f'{ips:.0f}')
+        bar.set_postfix(loss=f"{r['loss']:.1f}", beta=f"{r['beta']:.2f}", img_s=f'{ips:.0f}', **self._budget_left())
+    if bar.disable and self.verbose and time.perf_counter() - self._said >= self.progress_every:   # no bar: a line a while
+        self._said = time.perf_counter()
+        self.log(self._progress_line(r))
     if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0: self.save('last.pt')
+
+# %% ../nbs/03_training.ipynb #19158561
+@patch
+def _budget_left(self:Trainer) -> dict:
+    "What will stop the run, for the bar: the minutes left of `max_minutes`, or the steps left of `max_steps` (none: {})."
+    cfg = self.cfg
+    if cfg.max_minutes:
+        left = 60 * cfg.max_minutes - (time.perf_counter() - self._fit_t0 - (self.first_step_s or 0.0))
+        return dict(stops_in=f"{max(left, 0) / 60:.1f} min (max_minutes)")
+    return dict(stops_in=f"{cfg.max_steps - self.step} steps (max_steps)") if cfg.max_steps else {}
+
+Trainer.progress_every = 30.0   # seconds between progress lines where there is no bar (output to a file, a scheduler, nohup)
+
+@patch
+def _progress_line(self:Trainer, r:dict) -> str:
+    "Where the run is, for logs without a progress bar: the step in the epoch, the loss, the speed, what stops the run."
+    ips = self._images / max(time.perf_counter() - self._t0, 1e-9)
+    stop = self._budget_left().get('stops_in')
+    return (f"epoch {self.epoch + 1}/{self.cfg.epochs}, step {self.batch_in_epoch}/{self.steps_per_epoch} ({self.step} in all): "
+            f"loss {r['loss']:.1f}, {ips:.0f} images/s" + (f", stops in {stop}" if stop else ""))
 
 # %% ../nbs/03_training.ipynb #1b94dcaf
 @patch
@@ -468,6 +511,7 @@ def _run_epoch(self:Trainer) -> str|None:
     cfg, train = self.cfg, self.loaders['train']
     train.set_epoch(self.epoch, self.batch_in_epoch)
     self._t0, self._images = time.perf_counter(), 0
+    self._said = self._t0
     with tqdm(total=self.steps_per_epoch, initial=self.batch_in_epoch, desc=f'epoch {self.epoch + 1}/{cfg.epochs}', unit='step',
               disable=True if self.rank else progress_disabled(), dynamic_ncols=True) as bar:
         for xb in train:
@@ -498,6 +542,7 @@ def _timed_first_step(self:Trainer, xb:torch.Tensor, bar) -> dict:
     r = self.train_step(xb)
     self.first_step_s = time.perf_counter() - t
     self._t0 += self.first_step_s   # the epoch's images per second leave it out too
+    self._said += self.first_step_s   # and the next progress line comes a while after the compile's own
     if self.plan['compile']: self.log(f"compiled the training step in {self.first_step_s:.1f} s (not counted in max_minutes)")
     return r
 
@@ -536,7 +581,7 @@ def fit(self:Trainer,
     "Train to the end of `cfg.epochs` (or `cfg.max_steps`); returns a summary dict."
     try:
         self._begin(resume, state, overwrite, extend)
-        if self._nothing_to_do: return self._summary('ended already')
+        if self._nothing_to_do: return self._summary('ended already' if not self._fit_missing_prior() else 'prior fitted')
         why = None
         while self.epoch < self.cfg.epochs and not why: why = self._run_epoch()
         if why != 'stopped': self._fit_priors()
@@ -548,7 +593,7 @@ def fit(self:Trainer,
                             f"or use_perceptual=false (the hardware chapter lists the memory of each); {then}") from None
     except OSError as e:   # a full disk or a lost mount while writing logs or plots (checkpoints have their own message)
         then = f"then resume: {self.run.resume_command()}" if self.run.last.exists() else "then start the run again"
-        raise TrainingError(f"a file operation failed: {e}; {free_mib(self.run.root):,.0f} MiB are free for {self.run.root}. "
+        raise TrainingError(f"a file operation failed: {e}; {free_space(self.run.root)} are free for {self.run.root}. "
                             f"Fix that, {then}") from None
     finally:
         for sig, h in getattr(self, '_old', {}).items(): signal.signal(sig, h)
@@ -560,23 +605,33 @@ def fit(self:Trainer,
 # %% ../nbs/03_training.ipynb #92ab1a46
 @patch
 def _summary(self:Trainer, why:str) -> dict:
-    return dict(status=why, step=self.step, epoch=self.epoch, skipped=self.skipped, best_valid_neg_elbo=self.best,
-                output_dir=str(self.run.root), note=self._nothing_to_do)
+    return dict(status=why, step=self.step, epoch=self.epoch, inside_epoch=self.batch_in_epoch > 0, skipped=self.skipped,
+                best_valid_neg_elbo=self.best, output_dir=str(self.run.root), note=self._nothing_to_do)
 
 # %% ../nbs/03_training.ipynb #b048c2b1
 @patch
 def _fit_priors(self:Trainer):
-    "With `prior: fitted`, fit the latent prior of `last.pt` and of `best.pt` to the first `prior_images` training images (rank 0)."
+    "With a `prior` that needs fitting, fit it for `last.pt` and `best.pt` to the first `prior_images` training images (rank 0)."
     cfg = self.cfg
-    if self.rank != 0 or cfg.prior != 'fitted': return
+    if self.rank != 0 or not PRIORS[cfg.prior].needs_fit: return
     images, t = torch.from_numpy(np.array(self.loaders['train'].data.x[:cfg.prior_images])), time.perf_counter()
-    prior = add_fitted_prior(self.run.last, images, cfg.prior_components, self.device)
+    prior = add_fitted_prior(self.run.last, images, device=self.device)
     if self.run.best.exists():
         best = load_checkpoint(self.run.best)
-        if best['step'] != self.step: add_fitted_prior(self.run.best, images, cfg.prior_components, self.device)
+        if best['step'] != self.step: add_fitted_prior(self.run.best, images, device=self.device)
         else: save_checkpoint(self.run.best, {**best, 'latent_prior': prior.state()})   # the same weights: the same prior
-    self.log(f"fitted the latent prior ({cfg.prior_components} Gaussians, {len(images):,} training images) "
-             f"of last.pt and best.pt in {time.perf_counter() - t:.0f} s")
+    self.log(f"fitted the prior of last.pt and best.pt in {time.perf_counter() - t:.0f} s: {prior.describe()}")
+
+# %% ../nbs/03_training.ipynb #8cf82f0b
+@patch
+def _fit_missing_prior(self:Trainer) -> bool:
+    "A run that had ended, resumed: fit its prior where the config asks for one and a checkpoint lacks it (a stop during the fit)."
+    if self.rank != 0 or not PRIORS[self.cfg.prior].needs_fit: return False
+    if all(load_checkpoint(p).get('latent_prior') for p in (self.run.last, self.run.best) if p.exists()): return False
+    self._fit_priors()
+    self._nothing_to_do = (f"this run had already ended (at step {self.step}), but its checkpoints lacked their prior (a stop "
+                           f"during the fit?): nothing was trained, and the prior is fitted now, in last.pt and best.pt")
+    return True
 
 # %% ../nbs/03_training.ipynb #ea522c13
 def init_distributed() -> tuple[int, int, torch.device|None]:
@@ -624,7 +679,8 @@ def train_cli(
         if dist.is_initialized(): dist.destroy_process_group()
     best = (f"best valid negative ELBO {s['best_valid_neg_elbo']:.2f}" if math.isfinite(s['best_valid_neg_elbo'])
             else "no epoch finished, so no validation yet")
-    if rank == 0: print(s['note'] or f"{s['status']}: step {s['step']}, epoch {s['epoch']}, {best}; outputs in {s['output_dir']}")
+    where = f"inside epoch {s['epoch'] + 1}" if s.get('inside_epoch') else f"epoch {s['epoch']}"   # epochs count from 1
+    if rank == 0: print(s['note'] or f"{s['status']}: step {s['step']}, {where}, {best}; outputs in {s['output_dir']}")
 
 # %% ../nbs/03_training.ipynb #829fc594
 def train_main():
