@@ -615,6 +615,7 @@ def _fit_priors(self:Trainer):
     cfg = self.cfg
     if self.rank != 0 or not PRIORS[cfg.prior].needs_fit: return
     images, t = torch.from_numpy(np.array(self.loaders['train'].data.x[:cfg.prior_images])), time.perf_counter()
+    self.log(f"fitting the prior ({cfg.prior}) to {len(images):,} training images: encoding them, then the fit")
     prior = add_fitted_prior(self.run.last, images, device=self.device)
     if self.run.best.exists():
         best = load_checkpoint(self.run.best)
