@@ -5,10 +5,12 @@
 # %% ../nbs/04_evaluation.ipynb #5273de12
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
 import math
+import threading
 import time
 from pathlib import Path
 
@@ -259,7 +261,7 @@ def _loss_curves(run:RunPaths|None, out:Path) -> list[Path]:
 def _measure(m:dict, model:VAE, ck:dict, test:tuple, out:Path, run:RunPaths|None, bpd_images:int, fid_images:int, dev) -> list:
     "Add the test split's metrics to `m`, stage by stage (a bar, or a line each); returns the figures written."
     (x, attrs, names), seed = test, model.cfg.seed
-    with tqdm(total=4, desc='evaluate', disable=progress_disabled()) as bar:
+    with tqdm(total=4, desc='evaluate', disable=progress_disabled()) as bar, _heartbeat(bar):
         _stage(bar, f"encoding {len(x):,} test images, figures")
         mu, logvar = posterior_means(model, x)
         figs = _figures(model, x, attrs, names, mu, logvar, out/'plots', seed) + _loss_curves(run, out)
@@ -271,6 +273,23 @@ def _measure(m:dict, model:VAE, ck:dict, test:tuple, out:Path, run:RunPaths|None
         m.update(_fid(model, x, mu, fid_images, dev, seed))
         bar.update(1)
     return figs
+
+# %% ../nbs/04_evaluation.ipynb #c977c4cd
+@contextlib.contextmanager
+def _heartbeat(bar, every:float=30.0):
+    "Where there is no bar (output to a file), a line every `every` seconds naming the stage: no long stage is a silent one."
+    if not bar.disable:
+        yield
+        return
+    stop, t0 = threading.Event(), time.perf_counter()
+    def beat():
+        while not stop.wait(every): print(f"{getattr(bar, 'desc', 'evaluate')}: {time.perf_counter() - t0:.0f} s in", flush=True)
+    th = threading.Thread(target=beat, daemon=True)
+    th.start()
+    try: yield
+    finally:
+        stop.set()
+        th.join()
 
 # %% ../nbs/04_evaluation.ipynb #0a2709a2
 def evaluate(
