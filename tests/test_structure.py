@@ -64,3 +64,11 @@ def test_public_symbols_have_docs():
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith('_') and node.name not in shown:
                 missing.append(f"{nb.name}: {node.name}")
     assert not missing, f"public symbols without show_doc: {missing}"
+
+def test_show_doc_cells_hold_nothing_else():
+    "nbdev's docs build runs every cell that calls show_doc on its own: one that also tests needs the notebook's state and fails there."
+    mixed = [(nb.name, src.splitlines()[0][:50]) for nb in sorted((ROOT/'nbs').glob('*.ipynb'))
+             for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code'
+             for src in [''.join(c['source'])] if 'show_doc(' in src and not src.startswith('#|')
+             and any(l.strip() and not l.startswith('show_doc(') for l in src.splitlines())]
+    assert not mixed, f"cells that mix show_doc with other code: {mixed}"
