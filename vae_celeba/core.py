@@ -5,11 +5,13 @@
 # %% ../nbs/00b_core.ipynb #5c0e0003
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,8 +20,8 @@ import torch
 from .config import VAECelebaError
 
 # %% auto #0
-__all__ = ['fsync_replace', 'atomic_write_text', 'free_mib', 'free_space', 'command', 'progress_disabled', 'seeded_generator',
-           'FolderBusyError', 'FolderLock']
+__all__ = ['fsync_replace', 'atomic_write_text', 'free_mib', 'free_space', 'command', 'progress_disabled', 'heartbeat',
+           'seeded_generator', 'FolderBusyError', 'FolderLock']
 
 # %% ../nbs/00b_core.ipynb #5c0e0007
 def fsync_replace(
@@ -64,6 +66,24 @@ def command(name:str) -> str:
 def progress_disabled() -> bool|None:
     "tqdm's `disable`: off when TQDM_DISABLE is set, else automatic (no bar when output is not a terminal)."
     return True if os.environ.get('TQDM_DISABLE') else None
+
+# %% ../nbs/00b_core.ipynb #46b7116f
+@contextlib.contextmanager
+def heartbeat(
+    text, # () -> str: the line to print, read at each beat (a stage, a count, the seconds so far)
+    on:bool=True, # beat only where it is wanted: where no progress bar draws (output to a file, a pipe, a scheduler)
+    every:float=30.0, # seconds between lines
+):
+    "Print `text()` every `every` seconds while the block runs, from a thread: a long step without a bar is not a silent one."
+    stop = threading.Event()
+    def beat():
+        while not stop.wait(every): print(text(), flush=True)
+    th = threading.Thread(target=beat, daemon=True) if on else None
+    if th: th.start()
+    try: yield
+    finally:
+        stop.set()
+        if th: th.join()
 
 # %% ../nbs/00b_core.ipynb #5c0e0020
 def seeded_generator(

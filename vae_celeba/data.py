@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from .cli import config_keys_help, run_cli
 from .config import Config, ConfigError, VAECelebaError, load_config
-from .core import FolderLock, atomic_write_text, command, free_mib, free_space, fsync_replace, progress_disabled, seeded_generator
+from .core import FolderLock, atomic_write_text, command, free_mib, free_space, fsync_replace, heartbeat, progress_disabled, seeded_generator
 from .synthetic import draw_face, face_attributes, face_params, ATTRIBUTES
 
 # %% auto #0
@@ -237,15 +237,19 @@ def cache_folder(cfg:Config) -> Path:
 
 def _complete(folder:Path, cfg:Config) -> bool:
     "Whether `folder` holds a finished cache of this version at `cfg`'s image size (whatever its source)."
-    try: m = json.loads((folder/'manifest.json').read_text())
-    except (OSError, ValueError): return False
-    return m.get('version') == CACHE_VERSION and m.get('preprocess', {}).get('image_size') == cfg.image_size and _matches(folder, {})
+    m = _manifest(folder)
+    return m is not None and m.get('version') == CACHE_VERSION and m.get('preprocess', {}).get('image_size') == cfg.image_size
 
 def _matches(folder:Path, expected:dict) -> bool:
     "Whether `folder` holds a complete cache whose manifest has the `expected` fields."
+    m = _manifest(folder)
+    return m is not None and all(m.get(k) == v for k, v in expected.items())
+
+def _manifest(folder:Path) -> dict|None:
+    "The manifest of a complete cache in `folder` (its split files all there); None where there is none."
     try: m = json.loads((folder/'manifest.json').read_text())
-    except (OSError, ValueError): return False
-    return all(m.get(k) == v for k, v in expected.items()) and all((folder/f'{s}.npy').is_file() for s in SPLITS)
+    except (OSError, ValueError): return None
+    return m if all((folder/f'{s}.npy').is_file() for s in SPLITS) else None
 
 # %% ../nbs/01b_data.ipynb #aa170142
 def _reserve(path:Path):
@@ -287,7 +291,7 @@ def _write_split(folder:Path, split:str, n:int, size:int, rows, n_attr:int=0) ->
 # %% ../nbs/01b_data.ipynb #d130a8d3
 class _DecodeJob(Dataset):
     "Decode images by name, cropped by `crop`: (name, image | None, attributes, error)."
-    def __init__(self, names, reader, size, attrs=None, crop=crop_box):
+    def __init__(self, names, reader, size, attrs, crop):   # crop: the plan's own (CelebA's: `crop_box`)
         self.names, self.reader, self.size, self.attrs, self.crop = names, reader, size, attrs or {}, crop
     def __len__(self): return len(self.names)
     def __getitem__(self, i):
@@ -310,14 +314,12 @@ def _rows(job:Dataset, workers:int, desc:str):
     "Run `job` in `workers` processes, yielding its items in order with a progress bar."
     dl = DataLoader(job, batch_size=64, num_workers=workers, collate_fn=_as_list)
     with tqdm(total=len(job), desc=desc, unit='img', disable=progress_disabled(), smoothing=0.1) as bar:
-        done, said = 0, time.perf_counter()
-        for batch in dl:
-            yield from batch
-            bar.update(len(batch))
-            done += len(batch)
-            if bar.disable and time.perf_counter() - said >= 30:   # no bar (output to a file): a line a while
-                said = time.perf_counter()
-                print(f"{desc}: {done:,} of {len(job):,} images", flush=True)
+        done = 0
+        with heartbeat(lambda: f"{desc}: {done:,} of {len(job):,} images", bar.disable):   # no bar: a line every 30 s
+            for batch in dl:
+                yield from batch
+                bar.update(len(batch))
+                done += len(batch)
 
 # %% ../nbs/01b_data.ipynb #3371ea14
 @dataclass
@@ -392,7 +394,7 @@ def prepare(
     cfg:Config, # uses dataset, cache_dir, image_size, num_workers, and what its data set reads (data_dir, download; synthetic_size, seed)
     force:bool=False, # rebuild even if a matching cache exists
     quiet:bool=False, # no summary printout
-    verify:bool=False, # check an existing cache's bytes against its checksums (a pass over the files: ~3 s for full CelebA)
+    verify:bool=False, # check an existing cache's bytes against its checksums (one read of every split file: 2.4 GB for full CelebA at 64x64)
 ) -> Path:
     "Build (or find) the uint8 cache of `cfg`'s data set; returns its folder."
     source, folder = data_source(cfg), cache_folder(cfg)

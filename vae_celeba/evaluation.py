@@ -5,12 +5,10 @@
 # %% ../nbs/04_evaluation.ipynb #5273de12
 from __future__ import annotations
 
-import contextlib
 import functools
 import io
 import json
 import math
-import threading
 import time
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from tqdm.auto import tqdm
 
 from .cli import run_cli
 from .config import Config, ConfigError, resolve_device
-from .core import atomic_write_text, progress_disabled
+from .core import atomic_write_text, heartbeat, progress_disabled
 from .data import DataError, ImageCache, crop_box, data_source, load_image, prepare, to_float
 from .metrics import active_units, bpd_bounds, fid_metric, fit_log_sigma, kl_per_dim
 from .model import VAE
@@ -261,7 +259,9 @@ def _loss_curves(run:RunPaths|None, out:Path) -> list[Path]:
 def _measure(m:dict, model:VAE, ck:dict, test:tuple, out:Path, run:RunPaths|None, bpd_images:int, fid_images:int, dev) -> list:
     "Add the test split's metrics to `m`, stage by stage (a bar, or a line each); returns the figures written."
     (x, attrs, names), seed = test, model.cfg.seed
-    with tqdm(total=4, desc='evaluate', disable=progress_disabled()) as bar, _heartbeat(bar):
+    t0 = time.perf_counter()
+    with tqdm(total=4, desc='evaluate', disable=progress_disabled()) as bar, \
+         heartbeat(lambda: f"{bar.desc}: {time.perf_counter() - t0:.0f} s in", bar.disable):   # no bar: a line every 30 s
         _stage(bar, f"encoding {len(x):,} test images, figures")
         mu, logvar = posterior_means(model, x)
         figs = _figures(model, x, attrs, names, mu, logvar, out/'plots', seed) + _loss_curves(run, out)
@@ -273,23 +273,6 @@ def _measure(m:dict, model:VAE, ck:dict, test:tuple, out:Path, run:RunPaths|None
         m.update(_fid(model, x, mu, fid_images, dev, seed))
         bar.update(1)
     return figs
-
-# %% ../nbs/04_evaluation.ipynb #c977c4cd
-@contextlib.contextmanager
-def _heartbeat(bar, every:float=30.0):
-    "Where there is no bar (output to a file), a line every `every` seconds naming the stage: no long stage is a silent one."
-    if not bar.disable:
-        yield
-        return
-    stop, t0 = threading.Event(), time.perf_counter()
-    def beat():
-        while not stop.wait(every): print(f"{getattr(bar, 'desc', 'evaluate')}: {time.perf_counter() - t0:.0f} s in", flush=True)
-    th = threading.Thread(target=beat, daemon=True)
-    th.start()
-    try: yield
-    finally:
-        stop.set()
-        th.join()
 
 # %% ../nbs/04_evaluation.ipynb #0a2709a2
 def evaluate(
@@ -334,15 +317,11 @@ def _fid(model:VAE, x:torch.Tensor, mu:torch.Tensor, n:int, dev, seed:int) -> di
     sets = dict(test=lambda i, k: to_float(real[i:i + k], dev), samples=lambda i, k: model.sample(k, 1.0, generator=g),
                 reconstructions=lambda i, k: model.decode(mu[i:i + k].to(dev)))
     with torch.no_grad(), tqdm(total=3 * len(real), desc='FID', unit='image', leave=False, disable=progress_disabled()) as bar:
-        said = time.perf_counter()
         for name, make in sets.items():
             if name != 'test': fid.reset()                  # the fake features only: the test images' stay
             for i in range(0, len(real), 100):
                 fid.update(make(i, min(100, len(real) - i)).float().clamp(0, 1), real=name == 'test')
                 bar.update(min(100, len(real) - i))
-                if bar.disable and time.perf_counter() - said >= 30:   # no bar (output to a file): a line a while
-                    said = time.perf_counter()
-                    print(f"evaluate: FID, {name} images: {min(i + 100, len(real)):,} of {len(real):,}", flush=True)
             if name != 'test': res[f'fid_{name}'] = float(fid.compute())
     res.update(fid_images=len(real), fid_reference='test images', fid_sample_tau=1.0)
     return res

@@ -91,7 +91,7 @@ class VAE(nn.Module):
         self.cfg = cfg = cfg or Config()
         kw = dict(latent_dim=cfg.latent_dim, base_channels=cfg.base_channels, image_size=cfg.image_size)
         self.encoder, self.decoder = Encoder(**kw), Decoder(**kw)
-        self.prior = make_prior(cfg.prior, cfg.latent_dim, components=cfg.prior_components) # what `sample` draws from: N(0, I) until fitted
+        self.prior = self.new_prior() # what `sample` draws from: N(0, I) until fitted
 
     def __setattr__(self, name:str, value):
         if name == 'prior': object.__setattr__(self, name, value)   # not a submodule: outside state_dict, parameters() and .to()
@@ -110,6 +110,12 @@ class VAE(nn.Module):
         self._check_input(x)
         mu, logvar = self.encode(x)                       # (B, D) each
         return VAEOutput(self.decode(reparameterize(mu, logvar, eps=eps)), mu, logvar)
+
+# %% ../nbs/01_encoder_decoder.ipynb #853fbfba
+@patch
+def new_prior(self:VAE, name:str|None=None, **settings) -> Prior:
+    "An unfitted prior `name` (default: the config's `prior`) over this latent space, with the config's settings unless given."
+    return make_prior(name or self.cfg.prior, self.cfg.latent_dim, **{'components': self.cfg.prior_components, **settings})
 
 # %% ../nbs/01_encoder_decoder.ipynb #7cf923de
 @patch
@@ -160,6 +166,5 @@ def fit_prior(self:VAE,
         self._check_input(x)
         mu, logvar = (t.float().cpu() for t in self.encode(x.to(p.dtype)))
         zs.append(mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=g))   # (b, D)
-    settings = dict(components=self.cfg.prior_components) | settings
-    self.prior = make_prior(prior or self.cfg.prior, self.cfg.latent_dim, **settings).fit(torch.cat(zs), seed)
+    self.prior = self.new_prior(prior, **settings).fit(torch.cat(zs), seed)
     return self.prior

@@ -213,7 +213,8 @@ def plot_history(
     terms = curve_terms(ep)
     if not terms: return None
     e, cols = [r['epoch'] for r in ep], min(3, len(terms))
-    fig, axs = plt.subplots(-(-len(terms) // cols), cols, figsize=(3.4 * cols, 2.9 * -(-len(terms) // cols)), squeeze=False)
+    rows = math.ceil(len(terms) / cols)
+    fig, axs = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.9 * rows), squeeze=False)
     for ax, k in zip(axs.flat, terms):
         for part, style in (('train', 'o-'), ('valid', 's-')):
             ax.plot(e, [r.get(part, {}).get(k, math.nan) for r in ep], style, label=part)

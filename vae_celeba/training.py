@@ -241,7 +241,7 @@ def _safe_restart(self:Trainer) -> str:
         return (f"resume from {self.run.stable} (step {step}, written before the loss left its normal range{at}), "
                 f"with key=value overrides for the fix")
     if saved is None: return "start the run again with --overwrite (no checkpoint was written yet)"
-    if u is not None and saved > u:
+    if not self._last_is_safe():
         return (f"start the run again with --overwrite and the fix: no checkpoint is from before the loss left its normal "
                 f"range{at} ({self.run.last} holds step {saved}, already past it)")
     return f"resume from {self.run.last} (step {saved}), with key=value overrides for the fix"
@@ -337,9 +337,16 @@ def _keep_stable(self:Trainer):
     if self.unstable_since is None:
         self.run.stable.unlink(missing_ok=True)
         self.stable_step = None
-    elif not self.run.stable.exists() and self.run.last.exists() and (self._last_saved_step or 0) <= self.unstable_since:
+    elif not self.run.stable.exists() and self.run.last.exists() and self._last_is_safe():
         os.replace(self.run.last, self.run.stable)     # a last.pt written after the blow-up (at a later step) is no refuge
         self.stable_step = self._last_saved_step
+
+# %% ../nbs/03_training.ipynb #b74b287d
+@patch
+def _last_is_safe(self:Trainer) -> bool:
+    "Whether this process's `last.pt` was written at or before the step where the loss left its normal range (or it never did)."
+    saved, u = self._last_saved_step, self.unstable_since
+    return saved is not None and (u is None or saved <= u)
 
 # %% ../nbs/03_training.ipynb #fb403f9c
 @patch
@@ -476,7 +483,7 @@ def _after_step(self:Trainer, r:dict, images:int, bar):
         for k in self.term_names: sums[k] = sums.get(k, 0.0) + r[k]
         sums['steps'] = sums.get('steps', 0) + 1
     if self.step % cfg.log_every == 0 or r['skipped']:
-        ips = self._images / (time.perf_counter() - self._t0)
+        ips = self._images_per_s()
         self.record(dict(kind='step', step=self.step, epoch=self.epoch, **r, images_per_s=ips))
         bar.set_postfix(loss=f"{r['loss']:.1f}", beta=f"{r['beta']:.2f}", img_s=f'{ips:.0f}', **self._budget_left())
     if bar.disable and self.verbose and time.perf_counter() - self._said >= self.progress_every:   # no bar: a line a while
@@ -490,8 +497,7 @@ def _budget_left(self:Trainer) -> dict:
     "What will stop the run, for the bar: the minutes left of `max_minutes`, or the steps left of `max_steps` (none: {})."
     cfg = self.cfg
     if cfg.max_minutes:
-        left = 60 * cfg.max_minutes - (time.perf_counter() - self._fit_t0 - (self.first_step_s or 0.0))
-        return dict(stops_in=f"{max(left, 0) / 60:.1f} min (max_minutes)")
+        return dict(stops_in=f"{max(60 * cfg.max_minutes - self._trained_s(), 0) / 60:.1f} min (max_minutes)")
     return dict(stops_in=f"{cfg.max_steps - self.step} steps (max_steps)") if cfg.max_steps else {}
 
 Trainer.progress_every = 30.0   # seconds between progress lines where there is no bar (output to a file, a scheduler, nohup)
@@ -499,10 +505,14 @@ Trainer.progress_every = 30.0   # seconds between progress lines where there is 
 @patch
 def _progress_line(self:Trainer, r:dict) -> str:
     "Where the run is, for logs without a progress bar: the step in the epoch, the loss, the speed, what stops the run."
-    ips = self._images / max(time.perf_counter() - self._t0, 1e-9)
     stop = self._budget_left().get('stops_in')
     return (f"epoch {self.epoch + 1}/{self.cfg.epochs}, step {self.batch_in_epoch}/{self.steps_per_epoch} ({self.step} in all): "
-            f"loss {r['loss']:.1f}, {ips:.0f} images/s" + (f", stops in {stop}" if stop else ""))
+            f"loss {r['loss']:.1f}, {self._images_per_s():.0f} images/s" + (f", stops in {stop}" if stop else ""))
+
+@patch
+def _images_per_s(self:Trainer) -> float:
+    "Training images per second in this epoch so far (its compiling first step left out)."
+    return self._images / max(time.perf_counter() - self._t0, 1e-9)
 
 # %% ../nbs/03_training.ipynb #1b94dcaf
 @patch
@@ -567,9 +577,13 @@ def _save_validated(self:Trainer, val:dict, *names:str) -> bool:
 
 @patch
 def _out_of_time(self:Trainer) -> bool:
-    "Whether `max_minutes` of training have passed since `fit` began, leaving out the first step (which compiles)."
-    spent = time.perf_counter() - self._fit_t0 - (self.first_step_s or 0.0)
-    return self.cfg.max_minutes > 0 and spent >= 60 * self.cfg.max_minutes
+    "Whether `max_minutes` of training have passed (`_trained_s`)."
+    return self.cfg.max_minutes > 0 and self._trained_s() >= 60 * self.cfg.max_minutes
+
+@patch
+def _trained_s(self:Trainer) -> float:
+    "Seconds of training since `fit` began, leaving out the first step (which compiles): what `max_minutes` counts."
+    return time.perf_counter() - self._fit_t0 - (self.first_step_s or 0.0)
 
 # %% ../nbs/03_training.ipynb #44307207
 @patch
