@@ -47,3 +47,17 @@ def test_gpu_check_skips_in_one_line_without_cuda():
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip().splitlines() == ["gpu_check: no CUDA device here (torch.cuda.is_available() is False): skipped; "
                                              "run it on a machine with a GPU"], r.stdout + r.stderr
+
+def test_test_script_exits_as_its_tests_do(tmp_path):
+    """scripts/test.sh exits 0 when its tests pass and 1 when they fail: stopping its heartbeat must not change that.
+    (Its trap once made a passing run exit 1 about half the time, a race: so several runs.)"""
+    (tmp_path/'scripts').mkdir(); (tmp_path/'bin').mkdir()
+    (tmp_path/'scripts'/'test.sh').write_text((ROOT/'scripts'/'test.sh').read_text())
+    def run(pytest_rc):
+        for name, rc in (('nbdev_test', 0), ('python', pytest_rc)):   # stand-ins for the two test runners
+            (tmp_path/'bin'/name).write_text(f'#!/bin/sh\necho {name} ran\nexit {rc}\n'); (tmp_path/'bin'/name).chmod(0o755)
+        env = dict(os.environ, PATH=f"{tmp_path/'bin'}:{os.environ['PATH']}")
+        return subprocess.run(['bash', str(tmp_path/'scripts'/'test.sh')], capture_output=True, text=True, timeout=60, env=env)
+    for pytest_rc in (0,)*8 + (1,)*2:
+        r = run(pytest_rc)
+        assert r.returncode == pytest_rc and 'python ran' in r.stdout and 'Terminated' not in r.stdout + r.stderr, (pytest_rc, r.returncode, r.stdout, r.stderr)
