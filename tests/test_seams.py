@@ -114,6 +114,44 @@ def test_a_checkpoint_whose_prior_was_never_fitted_says_so(tmp_path):
     d = prior_description(model)
     assert d.startswith("N(0, I): the config's prior 'fitted' was never fitted") and 'add_fitted_prior' in d, d
 
+def test_a_renamed_training_setting_leaves_old_checkpoints_readable_for_evaluation(tmp_path, capsys):
+    """#22: a checkpoint of format 1 (the fixture) whose run settings hold a key this version does not have, as after a
+    rename: evaluation reads it (leaving the key out, with a note); resuming from it is refused, naming the key."""
+    from vae_celeba.evaluation import evaluate
+    from vae_celeba.run import CheckpointError, checkpoint_config, model_from_checkpoint
+    ck = torch.load(ROOT/'tests'/'fixtures'/'tiny_v0_best.pt', weights_only=True)
+    assert 'format' not in ck and 'model_settings' not in ck                  # written before either existed
+    ck['config']['an_old_training_key'] = 3
+    ck['config']['cache_dir'] = str(tmp_path/'cache')
+    torch.save(ck, tmp_path/'best.pt')
+    model, _ = model_from_checkpoint(tmp_path/'best.pt')
+    assert 'left out: an_old_training_key' in capsys.readouterr().out
+    assert (model.cfg.latent_dim, model.cfg.base_channels) == (ck['config']['latent_dim'], ck['config']['base_channels'])
+    m = evaluate(tmp_path/'best.pt', tmp_path/'eval', bpd_images=4, fid_images=0, device='cpu')
+    assert m['step'] == ck['step'] and (tmp_path/'eval'/'metrics.json').exists()
+    with pytest.raises(CheckpointError, match='an_old_training_key'): checkpoint_config(ck, tmp_path/'best.pt')
+
+def test_checkpoints_carry_their_format_and_the_model_settings_apart(tmp_path):
+    from vae_celeba.config import Config
+    from vae_celeba.run import CHECKPOINT_FORMAT, CheckpointError, load_checkpoint, model_from_checkpoint
+    from vae_celeba.training import Trainer
+    t = Trainer(Config.tiny(max_steps=2, synthetic_size=100, num_workers=0, output_dir=str(tmp_path/'run'),
+                            cache_dir=str(tmp_path/'cache')))
+    t.verbose = False
+    t.fit()
+    for path in (t.run.last, t.run.best):
+        ck = load_checkpoint(path)
+        assert ck['format'] == CHECKPOINT_FORMAT == 2, path
+        assert ck['model_settings'] == dict(image_size=64, latent_dim=16, base_channels=8, prior='standard',
+                                            prior_components=10, prior_images=20000), ck['model_settings']
+    ck['config']['latent_dim'] = 99                          # the model's settings are read from their own entry
+    torch.save(ck, tmp_path/'best.pt')
+    assert model_from_checkpoint(tmp_path/'best.pt')[0].cfg.latent_dim == 16
+    ck['format'] = CHECKPOINT_FORMAT + 1
+    torch.save(ck, tmp_path/'newer.pt')
+    with pytest.raises(CheckpointError, match=r'written by a newer vae_celeba \(checkpoint format 3; this version reads up to 2\)'):
+        load_checkpoint(tmp_path/'newer.pt')
+
 class NoiseImages(torch.utils.data.Dataset):
     "A test-only data set's decode job: uniform noise images, (name, image, attributes, error) as `CachePlan` wants."
     def __init__(self, idx, size): self.idx, self.size = list(idx), size

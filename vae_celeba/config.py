@@ -22,8 +22,8 @@ import yaml
 from .priors import PRIORS
 
 # %% auto #0
-__all__ = ['VAECelebaError', 'ConfigError', 'ModelSettings', 'DataSettings', 'LossSettings', 'OptimSettings', 'MachinerySettings',
-           'Config', 'config_docs', 'parse_overrides', 'load_config', 'resolve_device']
+__all__ = ['SETTINGS_GROUPS', 'VAECelebaError', 'ConfigError', 'ModelSettings', 'DataSettings', 'LossSettings', 'OptimSettings',
+           'MachinerySettings', 'Config', 'config_docs', 'parse_overrides', 'load_config', 'resolve_device']
 
 # %% ../nbs/00a_config.ipynb #ea7fa8e4
 class VAECelebaError(Exception):
@@ -159,6 +159,24 @@ def config_docs() -> dict[str, str]:
         for k, v in docments(base, full=True).items()
         if k in {f.name for f in fields(base)}
     }
+
+# %% ../nbs/00a_config.ipynb #b8842be1
+SETTINGS_GROUPS = dict(
+    model=ModelSettings,
+    data=DataSettings,
+    loss=LossSettings,
+    optim=OptimSettings,
+    machinery=MachinerySettings,
+)
+
+
+@patch
+def group(self: Config, name: str):  # a key of `SETTINGS_GROUPS`: model, data, loss, optim, machinery
+    "One group of this config's settings, as that group's own dataclass."
+    if name not in SETTINGS_GROUPS:
+        raise ConfigError(f"there is no settings group {name!r}; the groups are {', '.join(SETTINGS_GROUPS)}")
+    cls = SETTINGS_GROUPS[name]
+    return cls(**{f.name: getattr(self, f.name) for f in fields(cls)})
 
 # %% ../nbs/00a_config.ipynb #9f104b90
 _LIMITS = dict(

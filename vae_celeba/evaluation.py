@@ -10,6 +10,7 @@ import io
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -433,7 +434,7 @@ def evaluate(
     _check_image_counts(bpd_images, fid_images)
     model, ck = model_from_checkpoint(checkpoint, dev := resolve_device(device))
     over = {k: v for k, v in dict(data_dir=data_dir, cache_dir=cache_dir).items() if v}
-    cfg = Config.from_dict({**ck['config'], **over}) if over else model.cfg
+    cfg = replace(model.cfg, **over)  # model.cfg: the checkpoint's settings, read as evaluation reads them
     run = RunPaths.of_checkpoint(checkpoint)  # None for a checkpoint kept outside a run folder
     out = Path(output_dir) if output_dir else run.root if run else Path(checkpoint).resolve().parent
     x, attrs, names = load_test_split(cfg)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +23,10 @@ from .model import VAE
 from .priors import Prior, prior_from_state
 
 # %% auto #0
-__all__ = ['CHECKPOINT_KEYS', 'CheckpointError', 'RunPaths', 'rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint',
-           'checkpoint_config', 'model_from_checkpoint', 'load_model_state', 'add_fitted_prior', 'read_history',
-           'append_history', 'trim_history', 'write_run_config', 'curve_terms', 'plot_history']
+__all__ = ['CHECKPOINT_KEYS', 'CHECKPOINT_FORMAT', 'CheckpointError', 'RunPaths', 'rng_state', 'set_rng_state', 'save_checkpoint',
+           'load_checkpoint', 'checkpoint_header', 'checkpoint_config', 'model_from_checkpoint', 'load_model_state',
+           'add_fitted_prior', 'read_history', 'append_history', 'trim_history', 'write_run_config', 'curve_terms',
+           'plot_history']
 
 # %% ../nbs/02b_run.ipynb #5c3e0006
 class CheckpointError(VAECelebaError, RuntimeError):
@@ -148,6 +149,8 @@ def save_checkpoint(path: str | Path, state: dict):
 
 # %% ../nbs/02b_run.ipynb #e2c8f5a7
 CHECKPOINT_KEYS = ('model', 'config', 'step', 'epoch')
+# 1: the run's settings only (before checkpoints had a format number); 2: also the model's settings apart
+CHECKPOINT_FORMAT = 2
 
 
 def _first_line(e: Exception) -> str:
@@ -191,14 +194,34 @@ def load_checkpoint(
             f"{str(path)!r} is a PyTorch file but not a vae_celeba checkpoint (it lacks"
             f" {', '.join(CHECKPOINT_KEYS)})"
         )
+    if ck.get('format', 1) > CHECKPOINT_FORMAT:
+        raise CheckpointError(
+            f"{str(path)!r} was written by a newer vae_celeba (checkpoint format {ck['format']}; this version"
+            f" reads up to {CHECKPOINT_FORMAT}): upgrade vae_celeba to use it"
+        )
     return ck
 
 # %% ../nbs/02b_run.ipynb #331759f5
-def checkpoint_config(ck: dict, path) -> Config:
-    """The config a checkpoint was written with; `CheckpointError` where this version of vae_celeba cannot
-    read it."""
+def checkpoint_header(cfg: Config) -> dict:
+    "What every checkpoint starts with: its format, the model's settings apart, and the run's settings."
+    return dict(format=CHECKPOINT_FORMAT, model_settings=asdict(cfg.group('model')), config=asdict(cfg))
+
+
+def checkpoint_config(
+    ck: dict,  # a loaded checkpoint
+    path,  # its file, for messages
+    strict: bool = True,  # every stored key must be one this version has (to resume a run)
+) -> Config:
+    """The config a checkpoint was written with. Not `strict` (to evaluate or sample): stored settings
+    this version no longer has are left out, with a note; the model's own settings are always all read."""
+    model = ck.get('model_settings', {})  # format 1 has the model's settings in `config` only
+    stored = {**ck['config'], **model}
+    gone = sorted(set(stored) - {f.name for f in fields(Config)} - set(model))
+    if gone and not strict:
+        print(f"note: {path}: settings this version does not have were left out: {', '.join(gone)}")
+        stored = {k: v for k, v in stored.items() if k not in gone}
     try:
-        return Config.from_dict(ck['config'])
+        return Config.from_dict(stored)
     except ConfigError as e:
         raise CheckpointError(
             f"{path}: its config is not valid for this version of vae_celeba: {e}"
@@ -213,7 +236,7 @@ def model_from_checkpoint(
     """Rebuild the VAE from the config stored in a checkpoint, load its weights; returns the model (eval mode)
     and the checkpoint."""
     ck = load_checkpoint(path, device)
-    model = VAE(checkpoint_config(ck, path)).to(device)
+    model = VAE(checkpoint_config(ck, path, strict=False)).to(device)
     sd = ck['model']
     if ema and ck.get('ema'):
         sd = {k.removeprefix('module.'): v for k, v in ck['ema'].items() if k.startswith('module.')}

@@ -31,7 +31,8 @@ from .losses import VAELoss, kl_beta
 from .metrics import active_units, kl_per_dim
 from .model import VAE
 from .priors import PRIORS
-from .run import CheckpointError, RunPaths, checkpoint_config, add_fitted_prior, append_history
+from .run import CheckpointError, RunPaths, checkpoint_config, checkpoint_header, add_fitted_prior
+from .run import append_history
 from .run import load_checkpoint, load_model_state, plot_history, rng_state, save_checkpoint
 from .run import set_rng_state, trim_history, write_run_config
 
@@ -412,7 +413,7 @@ def state_dict(self: Trainer) -> dict:
         opt=self.opt.state_dict(),
         sched=self.sched.state_dict(),
         scaler=self.scaler.state_dict(),
-        config=asdict(self.cfg),
+        **checkpoint_header(self.cfg),
         step=self.step,
         epoch=self.epoch,
         batch_in_epoch=self.batch_in_epoch,
@@ -478,7 +479,7 @@ def weights_state(self: Trainer) -> dict:
     return dict(
         model=self.eval_model.state_dict(),
         crit=self.crit.state_dict(),
-        config=asdict(self.cfg),
+        **checkpoint_header(self.cfg),
         step=self.step,
         epoch=self.epoch,
         best=self.best,
