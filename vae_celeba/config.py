@@ -160,24 +160,6 @@ def config_docs() -> dict[str, str]:
         if k in {f.name for f in fields(base)}
     }
 
-# %% ../nbs/00a_config.ipynb #b8842be1
-SETTINGS_GROUPS = dict(
-    model=ModelSettings,
-    data=DataSettings,
-    loss=LossSettings,
-    optim=OptimSettings,
-    machinery=MachinerySettings,
-)
-
-
-@patch
-def group(self: Config, name: str):  # a key of `SETTINGS_GROUPS`: model, data, loss, optim, machinery
-    "One group of this config's settings, as that group's own dataclass."
-    if name not in SETTINGS_GROUPS:
-        raise ConfigError(f"there is no settings group {name!r}; the groups are {', '.join(SETTINGS_GROUPS)}")
-    cls = SETTINGS_GROUPS[name]
-    return cls(**{f.name: getattr(self, f.name) for f in fields(cls)})
-
 # %% ../nbs/00a_config.ipynb #9f104b90
 _LIMITS = dict(
     image_size=(16, None),
@@ -345,3 +327,21 @@ def resolve_device(
             f"config key 'device': 'mps' was asked for but this machine has no MPS; use device=auto"
         )
     return dev
+
+# %% ../nbs/00a_config.ipynb #b8842be1
+SETTINGS_GROUPS = dict(
+    model=ModelSettings,
+    data=DataSettings,
+    loss=LossSettings,
+    optim=OptimSettings,
+    machinery=MachinerySettings,
+)
+
+
+@patch
+def group(self: Config, name: str):  # a key of `SETTINGS_GROUPS`: model, data, loss, optim, machinery
+    "One group of this config's settings, as that group's own dataclass."
+    if name not in SETTINGS_GROUPS:
+        raise ConfigError(f"there is no settings group {name!r}; the groups are {', '.join(SETTINGS_GROUPS)}")
+    cls = SETTINGS_GROUPS[name]
+    return cls(**{f.name: getattr(self, f.name) for f in fields(cls)})
