@@ -38,7 +38,7 @@ from .run import set_rng_state, trim_history, write_run_config
 
 # %% auto #0
 __all__ = ['TrainingError', 'TrainingStopped', 'lr_factor', 'autocast_dtype', 'resolve_switch', 'device_plan', 'latent_noise',
-           'param_groups', 'Trainer', 'save_progress_grid', 'init_distributed', 'train_cli', 'train_main']
+           'param_groups', 'Callback', 'Trainer', 'save_progress_grid', 'init_distributed', 'train_cli', 'train_main']
 
 # %% ../nbs/03_training.ipynb #a66287b4
 class TrainingError(VAECelebaError, RuntimeError):
@@ -141,6 +141,35 @@ def param_groups(
         dict(params=[p for p in params if p.ndim < 2], weight_decay=0.0),
     ]
 
+# %% ../nbs/03_training.ipynb #102da899
+class Callback:
+    "A hook into `Trainer`'s loop: override the moments you need; the trainer calls them in list order."
+
+    def before_step(self, trainer, xb):
+        "Before a training step on the uint8 batch `xb`."
+
+    def after_loss(self, trainer, terms: dict):
+        "The step's loss terms, before the backward pass (may change them)."
+
+    def after_step(self, trainer, row: dict):
+        "After a step, with its row of terms and diagnostics."
+
+    def after_validation(self, trainer, val: dict):
+        "After a validation pass, before its results are recorded or compared (may change them)."
+
+    def after_epoch(self, trainer):
+        "After an epoch's checkpoint and plots (rank 0 only)."
+
+
+class _AfterEpoch(Callback):
+    "`on_epoch=fn`, the short way to give one `after_epoch`."
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def after_epoch(self, trainer):
+        self.fn(trainer)
+
 # %% ../nbs/03_training.ipynb #997abc0b
 class Trainer:
     "Trains a VAE as `cfg` says, on one process or as one rank of a `torchrun` job."
@@ -155,10 +184,11 @@ class Trainer:
         loss: nn.Module | None = None,
         # default: `resolve_device(cfg.device)` (the local GPU under torchrun)
         device: torch.device | None = None,
-        # called with the trainer after each epoch's checkpoint and plots (rank 0): live displays
-        on_epoch=None,
+        on_epoch=None,  # called with the trainer after each epoch's checkpoint and plots (rank 0)
+        callbacks: list[Callback] | None = None,  # hooks into the loop: live displays, fault tests
     ):
-        self.cfg, self.rank, self.world, self.on_epoch = cfg, rank, world_size, on_epoch
+        self.cfg, self.rank, self.world = cfg, rank, world_size
+        self.callbacks = list(callbacks or []) + ([_AfterEpoch(on_epoch)] if on_epoch else [])
         self.device = device or resolve_device(cfg.device)
         # no VGG weights: stops here, before any work
         self.crit = (loss or VAELoss.from_config(cfg, perceptual)).to(self.device)
@@ -197,6 +227,13 @@ class Trainer:
         )
         # compile's step (s); why it ended; a resume's advice
         self.first_step_s = self.finished = self._nothing_to_do = None
+
+# %% ../nbs/03_training.ipynb #b84ba9a8
+@patch
+def _notify(self: Trainer, moment: str, *args):
+    "Call `moment` (a `Callback` method's name) of every callback, in order."
+    for cb in self.callbacks:
+        getattr(cb, moment)(self, *args)
 
 # %% ../nbs/03_training.ipynb #22a133e0
 @patch
@@ -241,6 +278,7 @@ def eval_model(self: Trainer) -> VAE:
 def train_step(self: Trainer, xb: torch.Tensor) -> dict:
     "Train on one uint8 batch (B, 3, S, S); returns the loss terms and diagnostics."
     cfg, dev = self.cfg, self.device
+    self._notify('before_step', xb)
     x = to_float(xb, dev)
     if self.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
@@ -294,6 +332,7 @@ def _loss_and_grads(self: Trainer, x: torch.Tensor, eps: torch.Tensor, beta: flo
         # a name for profiles
         with record_function('vae_celeba::loss'):
             terms = self.crit(x_hat, x, mu, logvar, beta)
+    self._notify('after_loss', terms)
     self.opt.zero_grad(set_to_none=True)
     self.scaler.scale(terms['loss']).backward()
     return terms
@@ -401,7 +440,9 @@ def validate(self: Trainer) -> dict:
     mu, logvar = torch.cat(mus).cpu(), torch.cat(logvars).cpu()
     au = active_units(mu)[0] if len(mu) > 1 else 0
     means = (torch.stack(list(sums.values())) / n).tolist()  # one copy to the host for every term
-    return dict(zip(sums, means), active_units=au, kl_per_dim=kl_per_dim(mu, logvar).tolist())
+    val = dict(zip(sums, means), active_units=au, kl_per_dim=kl_per_dim(mu, logvar).tolist())
+    self._notify('after_validation', val)
+    return val
 
 # %% ../nbs/03_training.ipynb #86af1dc2
 @patch
@@ -719,8 +760,7 @@ def _epoch_end(self: Trainer):
     self.run.plots.mkdir(parents=True, exist_ok=True)
     plot_history(self.run.history, self.run.plots / 'loss_curves.png')
     save_progress_grid(self.eval_model, self._fixed[0], self._fixed[1], self.run.epoch_plot(self.epoch))
-    if self.on_epoch:
-        self.on_epoch(self)
+    self._notify('after_epoch')
 
 # %% ../nbs/03_training.ipynb #0582ab34
 @patch
@@ -728,6 +768,7 @@ def _after_step(self: Trainer, r: dict, images: int, bar):
     """Add a step to the epoch's sums, log it every `log_every` steps, write `last.pt` every
     `checkpoint_every` steps."""
     cfg, sums = self.cfg, self.epoch_sums
+    self._notify('after_step', r)
     self._images += images
     if not r['skipped']:  # a skipped (non-finite) step is counted in `skipped`, not averaged
         for k in self.term_names:
