@@ -282,9 +282,8 @@ def train_step(self: Trainer, xb: torch.Tensor) -> dict:
     x = to_float(xb, dev)
     if self.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    eps = latent_noise(cfg.seed, self.step, len(xb) * self.world, cfg.latent_dim, self.rank, self.world).to(
-        dev
-    )
+    eps = latent_noise(cfg.seed, self.step, len(xb) * self.world, cfg.latent_dim, self.rank, self.world)
+    eps = eps.to(dev)
     beta = kl_beta(cfg, self.epoch, self.batch_in_epoch, self.steps_per_epoch)
     try:
         terms = self._loss_and_grads(x, eps, beta)
@@ -294,13 +293,10 @@ def train_step(self: Trainer, xb: torch.Tensor) -> dict:
         terms = self._loss_and_grads(x, eps, beta)
     with record_function('vae_celeba::update'):  # clipping, AdamW and the average: one name for profiles
         self.scaler.unscale_(self.opt)
-        # no clip: measure only,
-        gnorm = (
-            torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip)
-            if cfg.grad_clip > 0
-            # no pass scaling by 1
-            else torch.nn.utils.get_total_norm([p.grad for p in self.params if p.grad is not None])
-        )
+        if cfg.grad_clip > 0:
+            gnorm = torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip)
+        else:  # no clip: measure only, no pass scaling by 1
+            gnorm = torch.nn.utils.get_total_norm([p.grad for p in self.params if p.grad is not None])
     # every tensor is a term
     names = self.term_names = tuple(k for k, v in terms.items() if torch.is_tensor(v))
     vals = dict(
