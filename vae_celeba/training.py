@@ -273,6 +273,14 @@ def eval_model(self: Trainer) -> VAE:
     there is one."""
     return self.ema.module if self.ema is not None else self.model
 
+# %% ../nbs/03_training.ipynb #b3ce6884
+@patch
+def _grad_norm(self: Trainer) -> torch.Tensor:
+    "Clip the gradients to `grad_clip` and return their norm (no clip: measure only, no pass scaling by 1)."
+    if self.cfg.grad_clip > 0:
+        return torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip)
+    return torch.nn.utils.get_total_norm([p.grad for p in self.params if p.grad is not None])
+
 # %% ../nbs/03_training.ipynb #e9867e2b
 @patch
 def train_step(self: Trainer, xb: torch.Tensor) -> dict:
@@ -282,8 +290,9 @@ def train_step(self: Trainer, xb: torch.Tensor) -> dict:
     x = to_float(xb, dev)
     if self.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    eps = latent_noise(cfg.seed, self.step, len(xb) * self.world, cfg.latent_dim, self.rank, self.world)
-    eps = eps.to(dev)
+    eps = latent_noise(
+        cfg.seed, self.step, len(xb) * self.world, cfg.latent_dim, self.rank, self.world
+    ).to(dev)
     beta = kl_beta(cfg, self.epoch, self.batch_in_epoch, self.steps_per_epoch)
     try:
         terms = self._loss_and_grads(x, eps, beta)
@@ -293,10 +302,7 @@ def train_step(self: Trainer, xb: torch.Tensor) -> dict:
         terms = self._loss_and_grads(x, eps, beta)
     with record_function('vae_celeba::update'):  # clipping, AdamW and the average: one name for profiles
         self.scaler.unscale_(self.opt)
-        if cfg.grad_clip > 0:
-            gnorm = torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip)
-        else:  # no clip: measure only, no pass scaling by 1
-            gnorm = torch.nn.utils.get_total_norm([p.grad for p in self.params if p.grad is not None])
+        gnorm = self._grad_norm()
     # every tensor is a term
     names = self.term_names = tuple(k for k, v in terms.items() if torch.is_tensor(v))
     vals = dict(
