@@ -31,7 +31,7 @@ def explorer_checkpoint(tmp_path) -> Path:
     from vae_celeba.config import Config
     from vae_celeba.training import Trainer
     cfg = Config.tiny(output_dir=str(tmp_path/'run'), cache_dir=str(tmp_path/'cache'), synthetic_size=400, epochs=1, num_workers=0)
-    t = Trainer(cfg); t.verbose = False; t.fit()
+    t = Trainer(cfg); t.out.verbose = False; t.fit()
     return tmp_path/'run'/'checkpoints'/'best.pt'
 
 @contextmanager

@@ -26,7 +26,7 @@ def test_a_prior_registered_in_one_line_is_trained_saved_loaded_and_sampled(tmp_
     from vae_celeba.training import Trainer
     t = Trainer(Config.tiny(prior='shifted', epochs=1, synthetic_size=200, num_workers=0, prior_images=150,
                             output_dir=str(tmp_path/'run'), cache_dir=str(tmp_path/'cache')))
-    t.verbose = False
+    t.out.verbose = False
     t.fit()
     model, ck = model_from_checkpoint(t.run.last)
     assert ck['latent_prior']['kind'] == 'shifted' and isinstance(model.prior, ShiftedNormal)
@@ -84,7 +84,7 @@ def test_a_new_loss_term_reaches_step_rows_epoch_means_validation_and_the_plot(t
     from vae_celeba.training import Trainer
     cfg = Config.tiny(epochs=2, synthetic_size=200, num_workers=0, log_every=1, output_dir=str(tmp_path/'run'), cache_dir=str(tmp_path/'cache'))
     t = Trainer(cfg, loss=WithExtraTerm(VAELoss.from_config(cfg)))
-    t.verbose = False
+    t.out.verbose = False
     t.fit()
     rows = read_history(t.run.history)
     steps, epochs = [r for r in rows if r['kind'] == 'step'], [r for r in rows if r['kind'] == 'epoch']
@@ -137,7 +137,7 @@ def test_checkpoints_carry_their_format_and_the_model_settings_apart(tmp_path):
     from vae_celeba.training import Trainer
     t = Trainer(Config.tiny(max_steps=2, synthetic_size=100, num_workers=0, output_dir=str(tmp_path/'run'),
                             cache_dir=str(tmp_path/'cache')))
-    t.verbose = False
+    t.out.verbose = False
     t.fit()
     for path in (t.run.last, t.run.best):
         ck = load_checkpoint(path)
@@ -174,9 +174,9 @@ def test_a_dataset_registered_in_one_line_is_prepared_trained_on_and_evaluated(t
     from vae_celeba.evaluation import evaluate
     from vae_celeba.training import Trainer
     t = Trainer(Config.tiny(dataset='noise', epochs=1, num_workers=0, output_dir=str(tmp_path/'run'), cache_dir=str(tmp_path/'cache')))
-    t.verbose = False
+    t.out.verbose = False
     t.fit()
-    assert (tmp_path/'cache'/'noise-64'/'train.npy').exists() and t.step == 100 // t.cfg.batch_size
+    assert (tmp_path/'cache'/'noise-64'/'train.npy').exists() and t.state.step == 100 // t.cfg.batch_size
     m = evaluate(t.run.best, tmp_path/'eval', bpd_images=4, fid_images=0, device='cpu')
     assert m['n_test_images'] == 10
 

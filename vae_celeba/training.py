@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc, logging, math, os, random, shutil, signal, statistics, time, warnings
 from collections import deque
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,8 @@ from .run import set_rng_state, trim_history, write_run_config
 
 # %% auto #0
 __all__ = ['TrainingError', 'TrainingStopped', 'lr_factor', 'autocast_dtype', 'resolve_switch', 'device_plan', 'latent_noise',
-           'param_groups', 'Callback', 'Trainer', 'save_progress_grid', 'init_distributed', 'train_cli', 'train_main']
+           'param_groups', 'Callback', 'TrainState', 'RunWriter', 'Trainer', 'save_progress_grid', 'init_distributed',
+           'train_cli', 'train_main']
 
 # %% ../nbs/03_training.ipynb #a66287b4
 class TrainingError(VAECelebaError, RuntimeError):
@@ -170,6 +171,73 @@ class _AfterEpoch(Callback):
     def after_epoch(self, trainer):
         self.fn(trainer)
 
+# %% ../nbs/03_training.ipynb #abf4c3d3
+@dataclass
+class TrainState:
+    "The training loop's counters: what a checkpoint keeps of a run besides the modules' and random states."
+
+    step: int = 0  # optimisation steps taken (skipped ones included)
+    epoch: int = 0  # epochs finished
+    batch_in_epoch: int = 0  # steps taken in the current epoch
+    skipped: int = 0  # steps skipped for a non-finite loss or gradient
+    best: float = math.inf  # the lowest validation negative ELBO so far: the one `best.pt` holds
+    epoch_sums: dict = field(default_factory=dict)  # this epoch's summed loss terms, and `steps`
+    finished: str | None = None  # why the run ended ('epochs', 'max_steps', 'max_minutes'); None: it goes on
+
+    def as_checkpoint(self) -> dict:
+        "The counters as a checkpoint stores them, with what `best` measures."
+        return {**asdict(self), 'best_by': 'neg_elbo'}
+
+    @classmethod
+    def from_checkpoint(cls, ck: dict, batch_size: int) -> TrainState:
+        """The counters of checkpoint `ck`, its place in the epoch counted in batches of `batch_size` (a run
+        resumed with a smaller batch, after running out of memory, goes on from the same image)."""
+        # checkpoints of older versions lack `epoch_sums` and `finished`: the defaults
+        s = cls(**{f.name: ck[f.name] for f in fields(cls) if f.name in ck})
+        s.batch_in_epoch = ck['batch_in_epoch'] * ck['config']['batch_size'] // batch_size
+        return s
+
+
+# %% ../nbs/03_training.ipynb #9840caf1
+class RunWriter:
+    "Every file a training run writes into its folder; `log` and `record` here, the rest below."
+
+    def __init__(
+        self,
+        run: RunPaths,  # the run folder
+        cfg: Config,  # the run's settings (what rotation keeps, the prior to fit)
+        verbose: bool = True,  # log lines on the console too, not only warnings
+    ):
+        self.run, self.cfg, self.verbose, self._logger, self._lock = run, cfg, verbose, None, None
+
+    def log(self, msg: str, level: str = 'info'):
+        "Write a line to `logs/train.log`, and to the console for warnings or where `verbose`."
+        if self._logger is None:
+            self.run.logs.mkdir(parents=True, exist_ok=True)
+            self._logger = logging.getLogger(f'vae_celeba.train.{id(self)}')
+            self._logger.setLevel(logging.INFO)
+            h = logging.FileHandler(self.run.train_log)
+            h.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))
+            self._logger.addHandler(h)
+            self._logger.propagate = False
+        getattr(self._logger, level)(msg)
+        if level != 'info' or self.verbose:
+            tqdm.write(msg)
+
+    def record(self, row: dict):
+        "Append a row to `logs/history.jsonl`."
+        append_history(self.run.history, row)
+
+
+class _Silent:
+    "The writer of every rank but 0: each of `RunWriter`'s methods does nothing."
+
+    verbose = False
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
 # %% ../nbs/03_training.ipynb #997abc0b
 class Trainer:
     "Trains a VAE as `cfg` says, on one process or as one rank of a `torchrun` job."
@@ -213,20 +281,18 @@ class Trainer:
         self.sched = torch.optim.lr_scheduler.LambdaLR(
             self.opt, lambda s: lr_factor(s, self.total_steps, cfg.warmup_steps, cfg.lr_schedule)
         )
-        self.step = self.epoch = self.batch_in_epoch = self.skipped = self.bad_in_row = 0
-        # this epoch's summed loss terms (kept in checkpoints), and their names
-        self.epoch_sums, self.term_names = {}, ()
-        # best: the lowest validation negative ELBO so far
-        self.best, self.run = math.inf, RunPaths(cfg.output_dir)
-        self.stop_requested, self.verbose = False, rank == 0
-        self._recent, self.unstable_since, self.stable_step, self._last_saved_step = (
-            deque(maxlen=50),
-            None,
-            None,
-            None,
-        )
-        # compile's step (s); why it ended; a resume's advice
-        self.first_step_s = self.finished = self._nothing_to_do = None
+        self.state, self.bad_in_row, self.term_names = TrainState(), 0, ()  # names: the loss's terms
+        self.run = RunPaths(cfg.output_dir)
+        self.out = RunWriter(self.run, cfg) if rank == 0 else _Silent()  # all a run writes goes through it
+        self.stop_requested, self._signal, self._old_handlers = False, None, {}
+        # the divergence watch: recent losses, the step where the loss left its normal range, stable.pt's step
+        self._recent, self.unstable_since, self.stable_step = deque(maxlen=50), None, None
+        # compile's step (s); a resume's advice; the fixed images and noise of the epoch grids
+        self.first_step_s = self._nothing_to_do = self._fixed = self._ck_max_minutes = None
+        self._last_saved_step = None  # the step of the last `last.pt` this process wrote
+        # clocks (the run's, the epoch's, the last progress line's) and the epoch's images
+        self._fit_t0 = self._t0 = self._said = self._images = 0
+
 
 # %% ../nbs/03_training.ipynb #b84ba9a8
 @patch
@@ -291,9 +357,9 @@ def train_step(self: Trainer, xb: torch.Tensor) -> dict:
     if self.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     eps = latent_noise(
-        cfg.seed, self.step, len(xb) * self.world, cfg.latent_dim, self.rank, self.world
+        cfg.seed, self.state.step, len(xb) * self.world, cfg.latent_dim, self.rank, self.world
     ).to(dev)
-    beta = kl_beta(cfg, self.epoch, self.batch_in_epoch, self.steps_per_epoch)
+    beta = kl_beta(cfg, self.state.epoch, self.state.batch_in_epoch, self.steps_per_epoch)
     try:
         terms = self._loss_and_grads(x, eps, beta)
     # nothing was stepped yet: go on without compile, or stop with advice
@@ -321,8 +387,8 @@ def train_step(self: Trainer, xb: torch.Tensor) -> dict:
     self.scaler.update()
     self.sched.step()
     self._watch_loss(vals['loss'], ok)
-    self.step += 1
-    self.batch_in_epoch += 1
+    self.state.step += 1
+    self.state.batch_in_epoch += 1
     return dict(vals, beta=terms['beta'], lr=self.sched.get_last_lr()[0], skipped=not ok)
 
 # %% ../nbs/03_training.ipynb #57c59ceb
@@ -350,7 +416,7 @@ def _compile_failed(self: Trainer, e: Exception):
             f"torch.compile failed on this machine: {why}. Set compile=off (or compile=auto, which then"
             " trains without it), or fix the C++ compiler that Inductor uses (the CXX environment variable)"
         ) from None
-    self.log(
+    self.out.log(
         f"torch.compile failed on this machine ({why}); training goes on without it (compile=off skips the"
         " attempt)",
         'warning',
@@ -374,20 +440,21 @@ def _watch_loss(self: Trainer, loss: float, ok: bool):
         self._recent.append(loss)
         self.unstable_since = None
     elif self.unstable_since is None:
-        self.unstable_since = self.step
+        self.unstable_since = self.state.step
     if ok:
         self.bad_in_row = 0
         return
-    self.skipped += 1
+    self.state.skipped += 1
     self.bad_in_row += 1
-    self.log(
-        f"step {self.step}: non-finite loss or gradient, step skipped ({self.bad_in_row} in a row,"
-        f" {self.skipped} in all)",
+    self.out.log(
+        f"step {self.state.step}: non-finite loss or gradient, step skipped ({self.bad_in_row} in a row,"
+        f" {self.state.skipped} in all)",
         'warning',
     )
     if self.bad_in_row >= self.cfg.max_nonfinite:
         raise TrainingError(
-            f"{self.bad_in_row} non-finite steps in a row at step {self.step}: the run diverged. Lower lr,"
+            f"{self.bad_in_row} non-finite steps in a row at step {self.state.step}: the run diverged. Lower"
+            " lr,"
             " set grad_clip (e.g. 100), use precision=bf16 or fp32 instead of fp16, or warm up"
             f" (warmup_steps); then {self._safe_restart()}"
         )
@@ -423,7 +490,7 @@ def validate(self: Trainer) -> dict:
     cfg, dev, m = self.cfg, self.device, self.eval_model
     m.eval()
     sums, n, mus, logvars = {}, 0, [], []
-    beta = kl_beta(cfg, self.epoch, self.batch_in_epoch, self.steps_per_epoch)
+    beta = kl_beta(cfg, self.state.epoch, self.state.batch_in_epoch, self.steps_per_epoch)
     for i, xb in enumerate(self.loaders['valid']):
         x = to_float(xb, dev)
         eps = latent_noise(cfg.seed + 1, i, len(xb), cfg.latent_dim).to(dev)
@@ -457,15 +524,8 @@ def state_dict(self: Trainer) -> dict:
         sched=self.sched.state_dict(),
         scaler=self.scaler.state_dict(),
         **checkpoint_header(self.cfg),
-        step=self.step,
-        epoch=self.epoch,
-        batch_in_epoch=self.batch_in_epoch,
-        best=self.best,
-        best_by='neg_elbo',
-        skipped=self.skipped,
-        epoch_sums=dict(self.epoch_sums),
+        **self.state.as_checkpoint(),  # the counters: all of them, and only them
         rng=rng_state(),
-        finished=self.finished,
         ema=self.ema.state_dict() if self.ema is not None else None,
     )
 
@@ -486,15 +546,10 @@ def load_state_dict(self: Trainer, ck: dict, path='checkpoint'):
     self.opt.load_state_dict(ck['opt'])
     self.sched.load_state_dict(ck['sched'])
     self.scaler.load_state_dict(ck['scaler'])
-    self.step, self.epoch = ck['step'], ck['epoch']
-    # resumed with another batch_size (after running out of memory): the epoch goes on from the same image, to
-    # a whole batch
-    self.batch_in_epoch = ck['batch_in_epoch'] * ck['config']['batch_size'] // self.cfg.batch_size
-    self.best = self._best_to_beat(ck)
-    self.skipped = ck['skipped']
-    self.epoch_sums = dict(ck.get('epoch_sums', {}))  # absent in checkpoints of versions before it was kept
+    self.state = TrainState.from_checkpoint(ck, self.cfg.batch_size)
+    self.state.best = self._best_to_beat(ck)
     set_rng_state(ck['rng'])
-    self.finished, self._ck_max_minutes = ck.get('finished'), ck['config'].get('max_minutes')
+    self._ck_max_minutes = ck['config'].get('max_minutes')
     self._last_saved_step = ck['step']
     if self.ema is not None and ck.get('ema') is not None:
         self.ema.load_state_dict(ck['ema'])
@@ -523,9 +578,9 @@ def weights_state(self: Trainer) -> dict:
         model=self.eval_model.state_dict(),
         crit=self.crit.state_dict(),
         **checkpoint_header(self.cfg),
-        step=self.step,
-        epoch=self.epoch,
-        best=self.best,
+        step=self.state.step,
+        epoch=self.state.epoch,
+        best=self.state.best,
         best_by='neg_elbo',
         weights_only=True,
     )
@@ -533,20 +588,36 @@ def weights_state(self: Trainer) -> dict:
 # %% ../nbs/03_training.ipynb #0e637d8f
 @patch
 def save(self: Trainer, *names: str):
-    "Write the state to `checkpoints/<name>` for each name (rank 0), refusing non-finite weights."
-    if self.rank != 0:
-        return
+    "Write `checkpoints/<name>` for each name (`best.pt`: `weights_state()`), refusing non-finite weights."
     if not all(torch.isfinite(p).all() for p in self.model.parameters()):
         raise TrainingError(
             "the model holds non-finite weights; nothing was saved over the last good checkpoint"
         )
-    state = self.state_dict()
     if 'last.pt' in names:
         self._keep_stable()
-    for name in names:
-        save_checkpoint(self.run.checkpoints / name, self.weights_state() if name == 'best.pt' else state)
+    full = self.state_dict()
+    self.out.checkpoints({name: self.weights_state() if name == 'best.pt' else full for name in names})
     if 'last.pt' in names:
-        self._last_saved_step = self.step
+        self._last_saved_step = self.state.step
+
+
+@patch
+def _keep_stable(self: Trainer):
+    """Before `last.pt` is overwritten: while the loss is out of its normal range, keep a `last.pt` written
+    before it left as `stable.pt`; once it is back, drop `stable.pt`."""
+    unstable = self.unstable_since is not None
+    if self.out.keep_stable(unstable, self._last_is_safe()):
+        self.stable_step = self._last_saved_step
+    elif not unstable:
+        self.stable_step = None
+
+# %% ../nbs/03_training.ipynb #27d24639
+@patch
+def checkpoints(self: RunWriter, states: dict):
+    """Write each `name: state` to `checkpoints/`, then delete the epoch checkpoints that `keep_last` and
+    `keep_every` do not keep."""
+    for name, state in states.items():
+        save_checkpoint(self.run.checkpoints / name, state)
     every = self.cfg.keep_every
     for p in self.run.epoch_checkpoints()[: -self.cfg.keep_last]:
         if not (every and int(p.stem.rsplit('_', 1)[1]) % every == 0):
@@ -554,16 +625,17 @@ def save(self: Trainer, *names: str):
 
 
 @patch
-def _keep_stable(self: Trainer):
-    """Before `last.pt` is overwritten while the loss is out of its normal range, keep it as `stable.pt` if it
-    was written before."""
-    if self.unstable_since is None:
+def keep_stable(self: RunWriter, unstable: bool, last_is_safe: bool) -> bool:
+    """With the loss `unstable`, keep `last.pt` as `stable.pt` if it is safe and there is none yet (returns
+    whether it did); otherwise remove `stable.pt`."""
+    if not unstable:
         self.run.stable.unlink(missing_ok=True)
-        self.stable_step = None
-    elif not self.run.stable.exists() and self.run.last.exists() and self._last_is_safe():
-        # a last.pt written after the blow-up (at a later step) is no refuge
-        os.replace(self.run.last, self.run.stable)
-        self.stable_step = self._last_saved_step
+        return False
+    if self.run.stable.exists() or not self.run.last.exists() or not last_is_safe:
+        return False
+    os.replace(self.run.last, self.run.stable)
+    return True
+
 
 # %% ../nbs/03_training.ipynb #b74b287d
 @patch
@@ -572,33 +644,6 @@ def _last_is_safe(self: Trainer) -> bool:
     (or it never did)."""
     saved, u = self._last_saved_step, self.unstable_since
     return saved is not None and (u is None or saved <= u)
-
-# %% ../nbs/03_training.ipynb #fb403f9c
-@patch
-def log(self: Trainer, msg: str, level: str = 'info'):
-    """Write a line to `logs/train.log` (rank 0), and to the console for warnings or when there is no progress
-    bar."""
-    if self.rank != 0:
-        return
-    if not hasattr(self, '_logger'):
-        self.run.logs.mkdir(parents=True, exist_ok=True)
-        self._logger = logging.getLogger(f'vae_celeba.train.{id(self)}')
-        self._logger.setLevel(logging.INFO)
-        h = logging.FileHandler(self.run.train_log)
-        h.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))
-        self._logger.addHandler(h)
-        self._logger.propagate = False
-    getattr(self._logger, level)(msg)
-    if level != 'info' or self.verbose:
-        tqdm.write(msg)
-
-
-@patch
-def record(self: Trainer, row: dict):
-    "Append a row to `logs/history.jsonl` (rank 0)."
-    if self.rank != 0:
-        return
-    append_history(self.run.history, row)
 
 # %% ../nbs/03_training.ipynb #3488471c
 @torch.no_grad()
@@ -619,42 +664,47 @@ def save_progress_grid(
     save_image(rows.clamp(0, 1).cpu(), out, nrow=len(x), padding=1)
     model.train(was)
 
+# %% ../nbs/03_training.ipynb #86bb32dc
+@patch
+def plots(self: RunWriter, model: VAE, fixed: tuple, epoch: int):
+    "The loss curves so far and epoch `epoch`'s grid of the `fixed` images and noise (`save_progress_grid`)."
+    self.run.plots.mkdir(parents=True, exist_ok=True)
+    plot_history(self.run.history, self.run.plots / 'loss_curves.png')
+    save_progress_grid(model, *fixed, self.run.epoch_plot(epoch))
+
+
 # %% ../nbs/03_training.ipynb #7224c61c
 @patch
 def _begin(
     self: Trainer, resume: str | Path | None, state: dict | None, overwrite: bool, extend: bool = False
 ):
     """Lock the run folder, refuse to clobber another run, load the checkpoint to resume from, write the
-    config, trim the history."""
-    self._fit_t0, self._signal = time.perf_counter(), None
-    if self.rank == 0:
-        self._claim_folder(resume, overwrite)
+    config, trim the history, catch SIGINT and SIGTERM."""
+    self._fit_t0 = time.perf_counter()
+    self.out.claim(resume, overwrite)
     if resume:
         self.load_state_dict(state if state is not None else load_checkpoint(resume, self.device), resume)
         self._nothing_to_do = self._ended_already(extend)
         if self._nothing_to_do:
             return  # nothing is written: the run stays as it was
-        self.finished = None  # it goes on: how it ends is this process's to record
-        self.log(
-            f"resumed from {resume} at step {self.step} (epoch {self.epoch + 1}, batch {self.batch_in_epoch})"
+        self.state.finished = None  # it goes on: how it ends is this process's to record
+        self.out.log(
+            f"resumed from {resume} at step {self.state.step} (epoch {self.state.epoch + 1}, batch"
+            f" {self.state.batch_in_epoch})"
         )
     n_fix = min(8, len(self.loaders['valid'].data))
     self._fixed = (
         torch.stack([self.loaders['valid'].data[i] for i in range(n_fix)]),
         torch.randn(n_fix, self.cfg.latent_dim, generator=torch.Generator().manual_seed(self.cfg.seed)),
     )
-    if self.rank == 0:
-        write_run_config(self.run, self.cfg)
-        # a run killed after its last checkpoint logged steps that are now redone
-        trim_history(self.run.history, self.step)
+    self.out.start(self.state.step)
 
     def on_signal(signum, frame):
         self.stop_requested, self._signal = True, signal.Signals(signum).name
-        self.log(f"{signal.Signals(signum).name} received: finishing this step, then saving", 'warning')
+        self.out.log(f"{self._signal} received: finishing this step, then saving", 'warning')
 
-    self._old = (
-        {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)} if _main_thread() else {}
-    )
+    if _main_thread():
+        self._old_handlers = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _main_thread() -> bool:
@@ -662,29 +712,39 @@ def _main_thread() -> bool:
 
     return threading.current_thread() is threading.main_thread()
 
+
+@patch
+def start(self: RunWriter, step: int):
+    """Write the run's config to `logs/config.yaml`; drop history rows past `step`, which a run killed after
+    its last checkpoint logged and now redoes."""
+    write_run_config(self.run, self.cfg)
+    trim_history(self.run.history, step)
+
+
 # %% ../nbs/03_training.ipynb #8fb564de
 @patch
 def _ended_already(self: Trainer, extend: bool) -> str | None:
     """For a resumed run: what to do instead where its checkpoint had ended it and no new limit lets it go on;
     else None."""
     cfg = self.cfg
-    if cfg.max_steps and self.step >= cfg.max_steps:
+    if cfg.max_steps and self.state.step >= cfg.max_steps:
         why = f"max_steps {cfg.max_steps}"
-    elif self.epoch >= cfg.epochs:
+    elif self.state.epoch >= cfg.epochs:
         why = f"epochs {cfg.epochs}"
-    elif self.finished == 'max_minutes' and not extend and cfg.max_minutes == self._ck_max_minutes:
+    elif self.state.finished == 'max_minutes' and not extend and cfg.max_minutes == self._ck_max_minutes:
         why = f"max_minutes {cfg.max_minutes}"
     else:
         return None
     return (
-        f"this run had already ended (by {why}, at step {self.step}): nothing was trained or written. To"
+        f"this run had already ended (by {why}, at step {self.state.step}): nothing was trained or written."
+        " To"
         f" train on, resume with a new limit: {self.run.resume_command()} epochs={cfg.epochs + 1} (or"
         " max_steps=N, or max_minutes=N for another budget)"
     )
 
 # %% ../nbs/03_training.ipynb #794b8568
 @patch
-def _claim_folder(self: Trainer, resume, overwrite: bool):
+def claim(self: RunWriter, resume, overwrite: bool):
     """Take the run folder's lock; a fresh run into a folder that holds another run stops, unless `overwrite`
     clears it."""
     try:
@@ -702,7 +762,7 @@ def _claim_folder(self: Trainer, resume, overwrite: bool):
     if resume or not old:
         return
     if not overwrite:
-        self._lock.release()
+        self.release()
         raise TrainingError(
             f"{self.run.root} already holds a run ({', '.join(p.name for p in old[:3])}); nothing was"
             f" changed. Resume it ({self.run.resume_command()}), choose another output_dir=..., or replace it"
@@ -711,57 +771,80 @@ def _claim_folder(self: Trainer, resume, overwrite: bool):
     for d in (self.run.checkpoints, self.run.logs, self.run.plots):
         shutil.rmtree(d, ignore_errors=True)
 
+
+@patch
+def release(self: RunWriter):
+    "Let go of the run folder's lock, if this writer holds it."
+    if self._lock is not None:
+        self._lock.release()
+        self._lock = None
+
+
 # %% ../nbs/03_training.ipynb #3fac5701
 @patch
-def _stop_agreed(self: Trainer) -> bool:
-    "Whether any rank was asked to stop (all ranks must agree, or DDP would hang)."
+def _agreed(self: Trainer, *flags: bool) -> list[bool]:
+    "Each flag, true where it is true on any rank (all ranks must take the same branch, or DDP would hang)."
     if self.world == 1:
-        return self.stop_requested
-    t = torch.tensor([float(self.stop_requested)], device=self.device)
-    dist.all_reduce(t)
-    return bool(t.item())
+        return list(flags)
+    t = torch.tensor([float(f) for f in flags], device=self.device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return [bool(v) for v in t.tolist()]
+
+
+@patch
+def _stop_reason(self: Trainer) -> str | None:
+    """Why the run stops now, or None: 'stopped' (a signal, on any rank), 'max_steps', 'max_minutes' (on any
+    rank's clock) or 'epochs'. The one place where that is decided."""
+    s, cfg = self.state, self.cfg
+    stopped, out_of_time = self._agreed(self.stop_requested, self._out_of_time())
+    if stopped:
+        return 'stopped'
+    if cfg.max_steps and s.step >= cfg.max_steps:
+        return 'max_steps'
+    if out_of_time:
+        return 'max_minutes'
+    return 'epochs' if s.epoch >= cfg.epochs else None
+
 
 # %% ../nbs/03_training.ipynb #64ad6d72
 @patch
 def _epoch_end(self: Trainer):
     "Validate, record, checkpoint (best by the validation negative ELBO) and plot at the end of an epoch."
-    sums, self.epoch_sums = self.epoch_sums, {}
+    sums, self.state.epoch_sums = self.state.epoch_sums, {}
     train_means = {k: v / max(sums.get('steps', 0), 1) for k, v in sums.items() if k != 'steps'}
     val = self.validate() if self.rank == 0 else {}
-    self.epoch += 1
-    self.batch_in_epoch = 0
-    if self.epoch >= self.cfg.epochs:
-        self.finished = 'epochs'  # before the checkpoint that records it
-    if self.rank != 0:
+    self.state.epoch += 1
+    self.state.batch_in_epoch = 0
+    if self.state.epoch >= self.cfg.epochs:
+        self.state.finished = 'epochs'  # before the checkpoint that records it
+    if self.rank != 0:  # validation, and all that follows from it, is rank 0's
         return
-    beta = kl_beta(self.cfg, self.epoch - 1, self.steps_per_epoch, self.steps_per_epoch)
-    self.record(
+    beta = kl_beta(self.cfg, self.state.epoch - 1, self.steps_per_epoch, self.steps_per_epoch)
+    self.out.record(
         dict(
             kind='epoch',
-            epoch=self.epoch,
-            step=self.step,
+            epoch=self.state.epoch,
+            step=self.state.step,
             beta=beta,
             train=train_means,
-            skipped=self.skipped,
+            skipped=self.state.skipped,
             valid={k: v for k, v in val.items() if k != 'kl_per_dim'},
             kl_per_dim=val['kl_per_dim'],
         )
     )
-    self._save_validated(val, 'last.pt', self.run.epoch_checkpoint(self.epoch).name)
-    self.log(
-        f"epoch {self.epoch}: train loss {train_means.get('loss', math.nan):.1f}, valid loss"
+    self._save_validated(val, 'last.pt', self.run.epoch_checkpoint(self.state.epoch).name)
+    self.out.log(
+        f"epoch {self.state.epoch}: train loss {train_means.get('loss', math.nan):.1f}, valid loss"
         f" {val['loss']:.1f} (recon {val['recon']:.1f}, KL {val['kl']:.1f}, negative ELBO"
         f" {val['neg_elbo']:.1f}), active units {val['active_units']}/{self.cfg.latent_dim}"
     )
     if val['active_units'] < 0.1 * self.cfg.latent_dim:
-        self.log(
+        self.out.log(
             f"posterior collapse: only {val['active_units']} of {self.cfg.latent_dim} latent units are"
             " active; consider free_bits (e.g. 0.25), a longer kl_warmup_epochs or kl_schedule=cyclical",
             'warning',
         )
-    self.run.plots.mkdir(parents=True, exist_ok=True)
-    plot_history(self.run.history, self.run.plots / 'loss_curves.png')
-    save_progress_grid(self.eval_model, self._fixed[0], self._fixed[1], self.run.epoch_plot(self.epoch))
+    self.out.plots(self.eval_model, self._fixed, self.state.epoch)
     self._notify('after_epoch')
 
 # %% ../nbs/03_training.ipynb #0582ab34
@@ -769,24 +852,25 @@ def _epoch_end(self: Trainer):
 def _after_step(self: Trainer, r: dict, images: int, bar):
     """Add a step to the epoch's sums, log it every `log_every` steps, write `last.pt` every
     `checkpoint_every` steps."""
-    cfg, sums = self.cfg, self.epoch_sums
+    cfg, sums = self.cfg, self.state.epoch_sums
     self._notify('after_step', r)
     self._images += images
     if not r['skipped']:  # a skipped (non-finite) step is counted in `skipped`, not averaged
         for k in self.term_names:
             sums[k] = sums.get(k, 0.0) + r[k]
         sums['steps'] = sums.get('steps', 0) + 1
-    if self.step % cfg.log_every == 0 or r['skipped']:
+    if self.state.step % cfg.log_every == 0 or r['skipped']:
         ips = self._images_per_s()
-        self.record(dict(kind='step', step=self.step, epoch=self.epoch, **r, images_per_s=ips))
+        s = self.state
+        self.out.record(dict(kind='step', step=s.step, epoch=s.epoch, **r, images_per_s=ips))
         bar.set_postfix(
             loss=f"{r['loss']:.1f}", beta=f"{r['beta']:.2f}", img_s=f'{ips:.0f}', **self._budget_left()
         )
     # no bar: a line a while
-    if bar.disable and self.verbose and time.perf_counter() - self._said >= self.progress_every:
+    if bar.disable and self.out.verbose and time.perf_counter() - self._said >= self.progress_every:
         self._said = time.perf_counter()
-        self.log(self._progress_line(r))
-    if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+        self.out.log(self._progress_line(r))
+    if cfg.checkpoint_every and self.state.step % cfg.checkpoint_every == 0:
         self.save('last.pt')
 
 # %% ../nbs/03_training.ipynb #19158561
@@ -797,7 +881,7 @@ def _budget_left(self: Trainer) -> dict:
     cfg = self.cfg
     if cfg.max_minutes:
         return dict(stops_in=f"{max(60 * cfg.max_minutes - self._trained_s(), 0) / 60:.1f} min (max_minutes)")
-    return dict(stops_in=f"{cfg.max_steps - self.step} steps (max_steps)") if cfg.max_steps else {}
+    return dict(stops_in=f"{cfg.max_steps - self.state.step} steps (max_steps)") if cfg.max_steps else {}
 
 
 # seconds between progress lines where there is no bar (output to a file, a scheduler, nohup)
@@ -810,8 +894,9 @@ def _progress_line(self: Trainer, r: dict) -> str:
     stops the run."""
     stop = self._budget_left().get('stops_in')
     return (
-        f"epoch {self.epoch + 1}/{self.cfg.epochs}, step {self.batch_in_epoch}/{self.steps_per_epoch}"
-        f" ({self.step} in all): loss {r['loss']:.1f}, {self._images_per_s():.0f} images/s"
+        f"epoch {self.state.epoch + 1}/{self.cfg.epochs}, step"
+        f" {self.state.batch_in_epoch}/{self.steps_per_epoch}"
+        f" ({self.state.step} in all): loss {r['loss']:.1f}, {self._images_per_s():.0f} images/s"
         + (f", stops in {stop}" if stop else "")
     )
 
@@ -823,17 +908,17 @@ def _images_per_s(self: Trainer) -> float:
 
 # %% ../nbs/03_training.ipynb #1b94dcaf
 @patch
-def _run_epoch(self: Trainer) -> str | None:
-    """Train the rest of the current epoch; returns why the run stops ('stopped', 'max_steps'), or None to go
-    on."""
+def _run_epoch(self: Trainer):
+    """Train the rest of the current epoch and end it (`_epoch_end`); or fewer steps, where a stop reason
+    comes first (an epoch whose last step was stopped by a signal is ended on resuming)."""
     cfg, train = self.cfg, self.loaders['train']
-    train.set_epoch(self.epoch, self.batch_in_epoch)
+    train.set_epoch(self.state.epoch, self.state.batch_in_epoch)
     self._t0, self._images = time.perf_counter(), 0
-    self._said = self._t0
+    self._said, why = self._t0, None
     with tqdm(
         total=self.steps_per_epoch,
-        initial=self.batch_in_epoch,
-        desc=f'epoch {self.epoch + 1}/{cfg.epochs}',
+        initial=self.state.batch_in_epoch,
+        desc=f'epoch {self.state.epoch + 1}/{cfg.epochs}',
         unit='step',
         disable=True if self.rank else progress_disabled(),
         dynamic_ncols=True,
@@ -842,29 +927,11 @@ def _run_epoch(self: Trainer) -> str | None:
             r = self.train_step(xb) if self.first_step_s is not None else self._timed_first_step(xb, bar)
             bar.update(1)
             self._after_step(r, len(xb) * self.world, bar)
-            if self._stop_agreed():
-                self.save('last.pt')
-                self.log(f"stopped at step {self.step}; resume with: {self.run.resume_command()}", 'warning')
-                return 'stopped'
-            if cfg.max_steps and self.step >= cfg.max_steps:
+            if why := self._stop_reason():
                 break
-            if self._out_of_time():
-                break
-    if self.batch_in_epoch >= self.steps_per_epoch:
+    if self.state.batch_in_epoch >= self.steps_per_epoch and why != 'stopped':
         self._epoch_end()
-    why = (
-        'max_steps'
-        if cfg.max_steps and self.step >= cfg.max_steps
-        else 'max_minutes' if self._out_of_time() else None
-    )
-    if why:
-        self.finished = why  # before the checkpoints that record it
-    if why and self.batch_in_epoch:
-        self._end_inside_epoch()
-    # an epoch's end has just written it
-    elif why and self._last_saved_step != self.step:
-        self.save('last.pt')
-    return why
+
 
 # %% ../nbs/03_training.ipynb #208fc43c
 @patch
@@ -872,7 +939,7 @@ def _timed_first_step(self: Trainer, xb: torch.Tensor, bar) -> dict:
     """This process's first step, which compiles the model where `compile` is on: said before, timed, left out
     of `max_minutes`."""
     if self.plan['compile']:
-        self.log(
+        self.out.log(
             "compiling the training step (torch.compile): about a minute on a machine's first run, seconds"
             " from its cache after"
         )
@@ -883,7 +950,7 @@ def _timed_first_step(self: Trainer, xb: torch.Tensor, bar) -> dict:
     self._t0 += self.first_step_s  # the epoch's images per second leave it out too
     self._said += self.first_step_s  # and the next progress line comes a while after the compile's own
     if self.plan['compile']:
-        self.log(f"compiled the training step in {self.first_step_s:.1f} s (not counted in max_minutes)")
+        self.out.log(f"compiled the training step in {self.first_step_s:.1f} s (not counted in max_minutes)")
     return r
 
 # %% ../nbs/03_training.ipynb #f6465356
@@ -895,17 +962,17 @@ def _end_inside_epoch(self: Trainer):
     val = self.validate() if self.rank == 0 else {}
     if self.rank != 0:
         return
-    self.record(
+    self.out.record(
         dict(
             kind='final',
-            epoch=self.epoch,
-            step=self.step,
+            epoch=self.state.epoch,
+            step=self.state.step,
             valid={k: v for k, v in val.items() if k != 'kl_per_dim'},
         )
     )
     better = self._save_validated(val, 'last.pt')
-    self.log(
-        f"final weights (step {self.step}, inside epoch {self.epoch + 1}): valid negative ELBO"
+    self.out.log(
+        f"final weights (step {self.state.step}, inside epoch {self.state.epoch + 1}): valid negative ELBO"
         f" {val['neg_elbo']:.1f}{', the lowest so far: saved as best.pt too' if better else ''}"
     )
 
@@ -914,17 +981,18 @@ def _end_inside_epoch(self: Trainer):
 def _save_validated(self: Trainer, val: dict, *names: str) -> bool:
     """Save `names`, and `best.pt` too where `val`'s negative ELBO is the lowest so far (the one rule for
     `best.pt`); returns whether it was."""
-    better = val['neg_elbo'] < self.best
+    better = val['neg_elbo'] < self.state.best
     if better:
-        self.best = val['neg_elbo']
+        self.state.best = val['neg_elbo']
     self.save(*names, *['best.pt'] * better)
     return better
 
 
 @patch
 def _out_of_time(self: Trainer) -> bool:
-    "Whether `max_minutes` of training have passed (`_trained_s`)."
-    return self.cfg.max_minutes > 0 and self._trained_s() >= 60 * self.cfg.max_minutes
+    "Whether `max_minutes` of training have passed (`_trained_s`); never before this process's first step."
+    limit = 60 * self.cfg.max_minutes
+    return limit > 0 and self.first_step_s is not None and self._trained_s() >= limit
 
 
 @patch
@@ -942,64 +1010,86 @@ def fit(
     overwrite: bool = False,  # replace a finished or stopped run in `output_dir` instead of refusing
     extend: bool = False,  # a resumed run that had ended by `max_minutes` trains for a new budget of it
 ):
-    "Train to the end of `cfg.epochs` (or `cfg.max_steps`); returns a summary dict."
+    "Train until `_stop_reason` gives a reason (epochs, `max_steps`, `max_minutes`, a signal); a summary."
     try:
         self._begin(resume, state, overwrite, extend)
         if self._nothing_to_do:
             return self._summary('ended already' if not self._fit_missing_prior() else 'prior fitted')
-        why = None
-        while self.epoch < self.cfg.epochs and not why:
-            why = self._run_epoch()
-        if why != 'stopped':
-            self._fit_priors()
-        s = self._summary(why or 'done')
-    except torch.OutOfMemoryError:
-        then = (
-            f"then resume: {self.run.resume_command()} batch_size=N"
-            if self.run.last.exists()
-            else "then start again with --overwrite"
-        )
-        raise TrainingError(
-            f"out of memory on {self.device} at step {self.step} (batch_size {self.cfg.batch_size}, precision"
-            f" {self.plan['precision']}): lower"
-            f" batch_size{', use precision=bf16' * (self.plan['precision'] == 'fp32')}, or"
-            f" use_perceptual=false (the hardware chapter lists the memory of each); {then}"
-        ) from None
-    # a full disk or a lost mount while writing logs or plots (checkpoints have their own message)
-    except OSError as e:
-        then = (
-            f"then resume: {self.run.resume_command()}"
-            if self.run.last.exists()
-            else "then start the run again"
-        )
-        raise TrainingError(
-            f"a file operation failed: {e}; {free_space(self.run.root)} are free for {self.run.root}. "
-            f"Fix that, {then}"
-        ) from None
+        while not (why := self._stop_reason()):
+            self._run_epoch()
+        self._finish(why)
+        summary = self._summary('done' if why == 'epochs' else why)
+    except (torch.OutOfMemoryError, OSError) as e:
+        raise self._failure(e) from None
     finally:
-        for sig, h in getattr(self, '_old', {}).items():
-            signal.signal(sig, h)
-        if getattr(self, '_lock', None):
-            self._lock.release()
+        self._restore()
     # saved, handlers restored: now the signal ends the caller too (the command line exits 0)
     if self._signal:
         raise TrainingStopped(
-            f"training stopped by {self._signal} at step {self.step}; resume with:"
+            f"training stopped by {self._signal} at step {self.state.step}; resume with:"
             f" {self.run.resume_command()}",
-            s,
+            summary,
         )
-    return s
+    return summary
+
+# %% ../nbs/03_training.ipynb #c10e59aa
+@patch
+def _finish(self: Trainer, why: str):
+    """End the run as `why` (`_stop_reason`) says: a signal saves `last.pt`; a limit records itself, and
+    validates the final weights where it fell inside an epoch; then the prior is fitted."""
+    s = self.state
+    if why == 'stopped':
+        self.save('last.pt')
+        self.out.log(f"stopped at step {s.step}; resume with: {self.run.resume_command()}", 'warning')
+        return
+    if why != 'epochs':
+        s.finished = why  # before the checkpoints that record it
+    if why != 'epochs' and s.batch_in_epoch:
+        self._end_inside_epoch()
+    elif self._last_saved_step != s.step:  # where an epoch's end has not just written it
+        self.save('last.pt')
+    self._fit_priors()
+
+# %% ../nbs/03_training.ipynb #401f8f24
+@patch
+def _failure(self: Trainer, e: Exception) -> TrainingError:
+    """The error that ends a run out of memory, or one whose file operation failed (a full disk, a lost mount;
+    checkpoints have their own message), with the way to go on."""
+    resume = self.run.last.exists()
+    if isinstance(e, torch.OutOfMemoryError):
+        fp32 = self.plan['precision'] == 'fp32'
+        cmd = self.run.resume_command()
+        then = f"resume: {cmd} batch_size=N" if resume else "start again with --overwrite"
+        return TrainingError(
+            f"out of memory on {self.device} at step {self.state.step} (batch_size {self.cfg.batch_size},"
+            f" precision {self.plan['precision']}): lower batch_size{', use precision=bf16' * fp32}, or"
+            f" use_perceptual=false (the hardware chapter lists the memory of each); then {then}"
+        )
+    return TrainingError(
+        f"a file operation failed: {e}; {free_space(self.run.root)} are free for {self.run.root}. Fix that,"
+        f" then {f'resume: {self.run.resume_command()}' if resume else 'start the run again'}"
+    )
+
+
+@patch
+def _restore(self: Trainer):
+    "Give back the signal handlers `_begin` replaced, and the run folder's lock."
+    for sig, handler in self._old_handlers.items():
+        signal.signal(sig, handler)
+    self._old_handlers = {}
+    self.out.release()
+
 
 # %% ../nbs/03_training.ipynb #92ab1a46
 @patch
 def _summary(self: Trainer, why: str) -> dict:
     return dict(
         status=why,
-        step=self.step,
-        epoch=self.epoch,
-        inside_epoch=self.batch_in_epoch > 0,
-        skipped=self.skipped,
-        best_valid_neg_elbo=self.best,
+        step=self.state.step,
+        epoch=self.state.epoch,
+        inside_epoch=self.state.batch_in_epoch > 0,
+        skipped=self.state.skipped,
+        best_valid_neg_elbo=self.state.best,
         output_dir=str(self.run.root),
         note=self._nothing_to_do,
     )
@@ -1007,23 +1097,25 @@ def _summary(self: Trainer, why: str) -> dict:
 # %% ../nbs/03_training.ipynb #b048c2b1
 @patch
 def _fit_priors(self: Trainer):
-    """With a `prior` that needs fitting, fit it for `last.pt` and `best.pt` to the first `prior_images`
-    training images (rank 0)."""
+    "With a `prior` that needs fitting, fit it for `last.pt` and `best.pt` (`RunWriter.fit_priors`)."
+    if PRIORS[self.cfg.prior].needs_fit:
+        self.out.fit_priors(self.loaders['train'].data, self.state.step, self.device)
+
+
+@patch
+def fit_priors(self: RunWriter, data, step: int, device: torch.device):
+    """Fit the config's prior, for `last.pt` and `best.pt`, to the first `prior_images` images of `data` (the
+    training split); `step`: the run's, to tell whether `best.pt` holds the same weights."""
     cfg = self.cfg
-    if self.rank != 0 or not PRIORS[cfg.prior].needs_fit:
-        return
-    images, t = (
-        torch.from_numpy(np.array(self.loaders['train'].data.x[: cfg.prior_images])),
-        time.perf_counter(),
-    )
+    images, t = torch.from_numpy(np.array(data.x[: cfg.prior_images])), time.perf_counter()
     self.log(
         f"fitting the prior ({cfg.prior}) to {len(images):,} training images: encoding them, then the fit"
     )
-    prior = add_fitted_prior(self.run.last, images, device=self.device)
+    prior = add_fitted_prior(self.run.last, images, device=device)
     if self.run.best.exists():
         best = load_checkpoint(self.run.best)
-        if best['step'] != self.step:
-            add_fitted_prior(self.run.best, images, device=self.device)
+        if best['step'] != step:
+            add_fitted_prior(self.run.best, images, device=device)
         # the same weights: the same prior
         else:
             save_checkpoint(self.run.best, {**best, 'latent_prior': prior.state()})
@@ -1031,21 +1123,30 @@ def _fit_priors(self: Trainer):
         f"fitted the prior of last.pt and best.pt in {time.perf_counter() - t:.0f} s: {prior.describe()}"
     )
 
+
+@patch
+def lacks_prior(self: RunWriter) -> bool:
+    "Whether `last.pt` or `best.pt` lacks the prior the config asks to fit (a run stopped during the fit)."
+    if not PRIORS[self.cfg.prior].needs_fit:
+        return False
+    on_disk = [p for p in (self.run.last, self.run.best) if p.exists()]
+    return not all(load_checkpoint(p).get('latent_prior') for p in on_disk)
+
+
 # %% ../nbs/03_training.ipynb #8cf82f0b
 @patch
 def _fit_missing_prior(self: Trainer) -> bool:
     """A run that had ended, resumed: fit its prior where the config asks for one and a checkpoint lacks it (a
     stop during the fit)."""
-    if self.rank != 0 or not PRIORS[self.cfg.prior].needs_fit:
-        return False
-    if all(load_checkpoint(p).get('latent_prior') for p in (self.run.last, self.run.best) if p.exists()):
+    if not self.out.lacks_prior():
         return False
     self._fit_priors()
     self._nothing_to_do = (
-        f"this run had already ended (at step {self.step}), but its checkpoints lacked their prior (a stop "
-        "during the fit?): nothing was trained, and the prior is fitted now, in last.pt and best.pt"
+        f"this run had already ended (at step {self.state.step}), but its checkpoints lacked their prior (a"
+        " stop during the fit?): nothing was trained, and the prior is fitted now, in last.pt and best.pt"
     )
     return True
+
 
 # %% ../nbs/03_training.ipynb #ea522c13
 def init_distributed() -> tuple[int, int, torch.device | None]:
