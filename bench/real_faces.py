@@ -134,14 +134,14 @@ def sample_fids(model, fid, taus) -> dict:
 
 @torch.no_grad()
 def evaluate(ck_path:str, fid, folder:Path, taus=TAUS, recon_fid:bool=True) -> dict:
-    from vae_celeba.run import model_from_checkpoint
+    from vae_celeba.run import checkpoint_config, model_from_checkpoint
     from vae_celeba.evaluation import posterior_means, reconstruction_metrics, bpd_metrics
     from vae_celeba.evaluation import prior_description
     model, ck = model_from_checkpoint(ck_path)
     x = torch.from_numpy(np.array(np.load(folder/'test.npy', mmap_mode='r')))
     mu, logvar = posterior_means(model, x)
     m = dict(step=ck['step'], n_test=len(x), prior=prior_description(model), **reconstruction_metrics(model, x, mu, logvar),
-             **bpd_metrics(model, ck, x[:BPD_IMAGES]))
+             **bpd_metrics(model, ck, x[:BPD_IMAGES], checkpoint_config(ck, ck_path, strict=False)))
     m.update({f'fid_samples_tau{tau}': v for tau, v in sample_fids(model, fid, taus).items()})
     if not recon_fid: return m    # a row that reuses another's weights has its reconstructions too
     fid.reset()

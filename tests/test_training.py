@@ -104,6 +104,9 @@ def test_ddp_two_processes_match_one(tmp_path):
     one = torch.load(tmp_path/'one'/'checkpoints'/'last.pt', weights_only=True)
     two = torch.load(tmp_path/'two'/'checkpoints'/'last.pt', weights_only=True)
     check_ddp_step(one, two, batch=16, pixels=64 * 64)
+    # every file goes through rank 0's writer (the other rank's writes nothing): the same rows as one process's
+    rows = lambda run: [json.loads(l)['kind'] for l in (tmp_path/run/'logs'/'history.jsonl').read_text().splitlines()]
+    assert rows('two') == rows('one') and rows('one'), (rows('one'), rows('two'))
 
 def ddp_tolerances(g:torch.Tensor, batch:int, pixels:int) -> torch.Tensor:
     """How far two fp32 gradients that differ only in the order of their sums may lie apart.

@@ -26,7 +26,7 @@ from .core import atomic_write_text, heartbeat, progress_disabled
 from .data import DataError, ImageCache, crop_box, data_source, load_image, prepare, to_float
 from .metrics import active_units, bpd_bounds, fid_metric, fit_log_sigma, kl_per_dim
 from .model import VAE
-from .run import RunPaths, model_from_checkpoint, plot_history
+from .run import RunPaths, checkpoint_config, model_from_checkpoint, plot_history
 
 # %% auto #0
 __all__ = ['lerp', 'slerp', 'interpolate', 'temperature_grid', 'grid_figure', 'save_figure', 'attribute_vector',
@@ -83,7 +83,7 @@ def temperature_grid(
     seed: int = 0,  # seed of the shared noise
 ) -> torch.Tensor:
     "Samples (len(taus), n, 3, S, S): row i decodes taus[i] * eps, the same eps (n, D) in every row."
-    eps = torch.randn(n, model.cfg.latent_dim, generator=torch.Generator().manual_seed(seed))
+    eps = torch.randn(n, model.settings.latent_dim, generator=torch.Generator().manual_seed(seed))
     return torch.stack([model.sample(n, tau, eps=eps).float().clamp(0, 1).cpu() for tau in taus])
 
 # %% ../nbs/04_evaluation.ipynb #e16bf8e7
@@ -333,10 +333,14 @@ def reconstruction_metrics(model: VAE, x: torch.Tensor, mu: torch.Tensor, logvar
     )
 
 
-def bpd_metrics(model: VAE, ck: dict, x: torch.Tensor) -> dict:
+def bpd_metrics(
+    model: VAE,  # the model
+    ck: dict,  # its checkpoint (a learned pixel scale is in its loss module)
+    x: torch.Tensor,  # uint8 images (N, 3, S, S)
+    cfg: Config,  # the run's settings (`recon`, `iw_samples`): `checkpoint_config(ck, path, strict=False)`
+) -> dict:
     """Bits/dim (negative ELBO and the k-sample IWAE bound) of uint8 images x, with the learned or a fitted
     pixel scale."""
-    cfg = model.cfg
     learned = cfg.recon == 'gaussian' and 'crit' in ck and 'recon.log_sigma' in ck['crit']
     log_sigma = float(ck['crit']['recon.log_sigma']) if learned else fit_log_sigma(model, x)
     b = bpd_bounds(model, x, log_sigma, k=cfg.iw_samples)
@@ -387,6 +391,7 @@ def _measure(
     m: dict,
     model: VAE,
     ck: dict,
+    cfg: Config,
     test: tuple,
     out: Path,
     run: RunPaths | None,
@@ -396,7 +401,7 @@ def _measure(
 ) -> list:
     """Add the test split's metrics to `m`, stage by stage (a bar, or a line each); returns the figures
     written."""
-    (x, attrs, names), seed = test, model.cfg.seed
+    (x, attrs, names), seed = test, cfg.seed
     t0 = time.perf_counter()
     bar = tqdm(total=4, desc='evaluate', disable=progress_disabled())
     elapsed = lambda: f"{bar.desc}: {time.perf_counter() - t0:.0f} s in"
@@ -406,8 +411,8 @@ def _measure(
         figs = _figures(model, x, attrs, names, mu, logvar, out / 'plots', seed) + _loss_curves(run, out)
         _stage(bar, "reconstructions", 1)
         m.update(reconstruction_metrics(model, x, mu, logvar))
-        _stage(bar, f"bits/dim of {min(bpd_images, len(x)):,} images, {model.cfg.iw_samples} decodes each", 1)
-        m.update(bpd_metrics(model, ck, x[:bpd_images]))
+        _stage(bar, f"bits/dim of {min(bpd_images, len(x)):,} images, {cfg.iw_samples} decodes each", 1)
+        m.update(bpd_metrics(model, ck, x[:bpd_images], cfg))
         _stage(
             bar,
             f"FID of {min(fid_images, len(x)):,} images a set, 3 sets through Inception (--fid-images N:"
@@ -434,7 +439,7 @@ def evaluate(
     _check_image_counts(bpd_images, fid_images)
     model, ck = model_from_checkpoint(checkpoint, dev := resolve_device(device))
     over = {k: v for k, v in dict(data_dir=data_dir, cache_dir=cache_dir).items() if v}
-    cfg = replace(model.cfg, **over)  # model.cfg: the checkpoint's settings, read as evaluation reads them
+    cfg = replace(checkpoint_config(ck, checkpoint, strict=False), **over)  # the run's settings
     run = RunPaths.of_checkpoint(checkpoint)  # None for a checkpoint kept outside a run folder
     out = Path(output_dir) if output_dir else run.root if run else Path(checkpoint).resolve().parent
     x, attrs, names = load_test_split(cfg)
@@ -448,7 +453,7 @@ def evaluate(
     )
     if (out / 'metrics.json').exists():
         print(f"replacing the earlier evaluation in {out} (--output-dir DIR keeps both)", flush=True)
-    figs = _measure(m, model, ck, (x, attrs, names), out, run, bpd_images, fid_images, dev)
+    figs = _measure(m, model, ck, cfg, (x, attrs, names), out, run, bpd_images, fid_images, dev)
     m['figures'] = [str(p) for p in figs]
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / 'metrics.json', json.dumps(m, indent=1))
@@ -574,7 +579,7 @@ def explore_temperature(model: VAE, n: int = 8, seed: int = 0):
     "A sample grid from fixed noise, with a temperature slider."
     import ipywidgets as W
 
-    eps = torch.randn(n, model.cfg.latent_dim, generator=torch.Generator().manual_seed(seed))
+    eps = torch.randn(n, model.settings.latent_dim, generator=torch.Generator().manual_seed(seed))
 
     def render(tau):
         return _png(model.sample(n, tau, eps=eps).float().cpu(), n)
@@ -645,7 +650,8 @@ def explore_photo(model: VAE, path: str | Path, vec: torch.Tensor, name: str = '
 
     # (1, 3, S, S) uint8
     try:
-        face = torch.from_numpy(load_image(Path(path).read_bytes(), model.cfg.image_size, crop_box))[None]
+        size = model.settings.image_size
+        face = torch.from_numpy(load_image(Path(path).read_bytes(), size, crop_box))[None]
     except (OSError, ValueError) as e:
         raise DataError(f"{path}: cannot be read as an image ({e}); give a JPEG or PNG file") from None
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torchvision.models import VGG16_Weights
 from torchvision.models.vgg import make_layers, cfgs as _vgg_cfgs
 
-from .config import Config, VAECelebaError
+from .config import Config, LossSettings, VAECelebaError
 
 # %% auto #0
 __all__ = ['VGG16_LAYERS', 'gaussian_kl', 'kl_divergence', 'mse_recon', 'gaussian_nll', 'Reconstruction', 'free_bits_kl',
@@ -78,8 +78,8 @@ class Reconstruction(nn.Module):
             self.register_buffer('log_sigma', ls)
 
     @classmethod
-    def from_config(cls, cfg: Config) -> Reconstruction:
-        "The reconstruction term a config asks for."
+    def from_config(cls, cfg: LossSettings | Config) -> Reconstruction:
+        "The reconstruction term the loss settings (`cfg.group('loss')`, or a whole config) ask for."
         return cls(cfg.recon, cfg.learn_sigma, cfg.sigma_init)
 
     def forward(self, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:  # -> (B,)
@@ -246,7 +246,9 @@ class PerceptualLoss(nn.Module):
 
 # %% ../nbs/02_losses.ipynb #2675f6ad
 @patch(cls_method=True)
-def from_config(cls: PerceptualLoss, cfg: Config, allow_download: bool = True) -> PerceptualLoss:
+def from_config(
+    cls: PerceptualLoss, cfg: LossSettings | Config, allow_download: bool = True
+) -> PerceptualLoss:
     """The perceptual loss with ImageNet weights from `cfg.vgg_weights` or the cache; raises
     `PerceptualWeightsError`."""
     return cls(vgg16_features(load_vgg16_state(cfg.vgg_weights, allow_download)))
@@ -291,8 +293,12 @@ class VAELoss(nn.Module):
 
 # %% ../nbs/02_losses.ipynb #2a3bd8e8
 @patch(cls_method=True)
-def from_config(cls: VAELoss, cfg: Config, perceptual: PerceptualLoss | None = None) -> VAELoss:
-    "The loss a config describes; with `use_perceptual` and no `perceptual` given, loads VGG16 (or raises)."
+def from_config(
+    cls: VAELoss,
+    cfg: LossSettings | Config,  # the loss settings (`cfg.group('loss')`), or a whole config
+    perceptual: PerceptualLoss | None = None,  # a perceptual loss to use instead of loading VGG16
+) -> VAELoss:
+    "The loss the settings describe; with `use_perceptual` and no `perceptual` given, loads VGG16 or raises."
     if cfg.use_perceptual and perceptual is None:
         perceptual = PerceptualLoss.from_config(cfg)
     return cls(

@@ -84,7 +84,7 @@ def fit_log_sigma(
 ) -> float:
     """log of the maximum-likelihood global pixel scale: sigma^2 = mean squared error of one-sample
     reconstructions."""
-    dev, latent = next(model.parameters()).device, model.cfg.latent_dim
+    dev, latent = next(model.parameters()).device, model.settings.latent_dim
     sse, n = 0.0, 0
     for y, eps in _dequantised_batches(images, batch_size, seed, 1, latent, dev):
         mu, logvar = model.encode(y)
@@ -104,7 +104,7 @@ def bpd_bounds(
     seed: int = 0,  # seed of the per-image noise
 ) -> dict:
     "Negative ELBO and the k-sample IWAE bound of each image, in bits per dimension, averaged over images."
-    dev, latent = next(model.parameters()).device, model.cfg.latent_dim
+    dev, latent = next(model.parameters()).device, model.settings.latent_dim
     elbo, iwae = [], []
     for y, eps in _dequantised_batches(images, batch_size, seed, k, latent, dev):
         lw = log_importance_weights(model, y, log_sigma, eps)  # (B, k)

@@ -12,7 +12,7 @@ import torch.nn as nn
 from fastcore.basics import patch
 
 from .blocks import ConvNormAct, ResidualBottleneck, Downsample, Upsample
-from .config import Config
+from .config import Config, ModelSettings
 from .priors import Prior, make_prior
 
 # %% auto #0
@@ -95,12 +95,15 @@ class VAEOutput(NamedTuple):
 
 # %% ../nbs/01_encoder_decoder.ipynb #58d97363
 class VAE(nn.Module):
-    "Encoder, reparameterised sampling and decoder, built from a `Config`."
+    "Encoder, reparameterised sampling and decoder, built from the model's settings (`ModelSettings`)."
 
-    def __init__(self, cfg: Config | None = None):  # the run's config; `None` for the defaults
+    # the model's settings (a whole `Config`: its model group); None: the defaults
+    def __init__(self, settings: ModelSettings | Config | None = None):
         super().__init__()
-        self.cfg = cfg = cfg or Config()
-        kw = dict(latent_dim=cfg.latent_dim, base_channels=cfg.base_channels, image_size=cfg.image_size)
+        if isinstance(settings, Config):
+            settings = settings.group('model')
+        self.settings = s = settings or ModelSettings()
+        kw = dict(latent_dim=s.latent_dim, base_channels=s.base_channels, image_size=s.image_size)
         self.encoder, self.decoder = Encoder(**kw), Decoder(**kw)
         self.prior = self.new_prior()  # what `sample` draws from: N(0, I) until fitted
 
@@ -131,14 +134,16 @@ def new_prior(self: VAE, name: str | None = None, **settings) -> Prior:
     """An unfitted prior `name` (default: the config's `prior`) over this latent space, with the config's
     settings unless given."""
     return make_prior(
-        name or self.cfg.prior, self.cfg.latent_dim, **{'components': self.cfg.prior_components, **settings}
+        name or self.settings.prior,
+        self.settings.latent_dim,
+        **{'components': self.settings.prior_components, **settings},
     )
 
 # %% ../nbs/01_encoder_decoder.ipynb #7cf923de
 @patch
 def _check_input(self: VAE, x: torch.Tensor):
     "Raise a clear error for an input the model cannot take."
-    s = self.cfg.image_size
+    s = self.settings.image_size
     if x.ndim != 4 or x.shape[1:] != (3, s, s):
         raise ValueError(
             f"VAE expects images of shape (B, 3, {s}, {s}) with values in [0, 1], got {tuple(x.shape)}; "

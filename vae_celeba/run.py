@@ -17,16 +17,16 @@ import torch.nn as nn
 import yaml
 from fastcore.basics import patch
 
-from .config import Config, ConfigError, VAECelebaError
+from .config import Config, ConfigError, ModelSettings, VAECelebaError
 from .core import atomic_write_text, command, free_space, fsync_replace
 from .model import VAE
 from .priors import Prior, prior_from_state
 
 # %% auto #0
 __all__ = ['CHECKPOINT_KEYS', 'CHECKPOINT_FORMAT', 'CheckpointError', 'RunPaths', 'rng_state', 'set_rng_state', 'save_checkpoint',
-           'load_checkpoint', 'checkpoint_header', 'checkpoint_config', 'model_from_checkpoint', 'load_model_state',
-           'add_fitted_prior', 'read_history', 'append_history', 'trim_history', 'write_run_config', 'curve_terms',
-           'plot_history']
+           'load_checkpoint', 'checkpoint_header', 'checkpoint_config', 'model_settings', 'model_from_checkpoint',
+           'load_model_state', 'add_fitted_prior', 'read_history', 'append_history', 'trim_history', 'write_run_config',
+           'curve_terms', 'plot_history']
 
 # %% ../nbs/02b_run.ipynb #5c3e0006
 class CheckpointError(VAECelebaError, RuntimeError):
@@ -227,6 +227,13 @@ def checkpoint_config(
             f"{path}: its config is not valid for this version of vae_celeba: {e}"
         ) from None
 
+
+def model_settings(ck: dict) -> ModelSettings:
+    """The model's settings a checkpoint was written with (kept apart from format 2 on; in format 1, among the
+    run's), all a model needs to be rebuilt."""
+    stored = ck.get('model_settings') or ck['config']
+    return ModelSettings(**{f.name: stored[f.name] for f in fields(ModelSettings) if f.name in stored})
+
 # %% ../nbs/02b_run.ipynb #46e06be7
 def model_from_checkpoint(
     path: str | Path,  # a checkpoint written by `Trainer`
@@ -236,7 +243,7 @@ def model_from_checkpoint(
     """Rebuild the VAE from the config stored in a checkpoint, load its weights; returns the model (eval mode)
     and the checkpoint."""
     ck = load_checkpoint(path, device)
-    model = VAE(checkpoint_config(ck, path, strict=False)).to(device)
+    model = VAE(model_settings(ck)).to(device)
     sd = ck['model']
     if ema and ck.get('ema'):
         sd = {k.removeprefix('module.'): v for k, v in ck['ema'].items() if k.startswith('module.')}
@@ -270,7 +277,7 @@ def add_fitted_prior(
     """Fit a prior of the model in checkpoint `path` (its EMA weights, where kept) to `images` and store it in
     the file."""
     model, ck = model_from_checkpoint(path, device)
-    prior = model.fit_prior(images, prior, model.cfg.seed, **settings)
+    prior = model.fit_prior(images, prior, checkpoint_config(ck, path, strict=False).seed, **settings)
     ck['latent_prior'] = prior.state()
     save_checkpoint(path, ck)
     return prior

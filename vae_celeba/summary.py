@@ -28,7 +28,7 @@ def model_stats(model: VAE) -> dict:
     n_lin = sum(
         p.numel() for m in (model.encoder.to_stats, model.decoder.from_latent) for p in m.parameters()
     )
-    s = model.cfg.image_size
+    s = model.settings.image_size
     x = torch.rand(1, 3, s, s, device=next(model.parameters()).device)
     with FlopCounterMode(display=False) as fc, torch.no_grad():
         model(x)
@@ -103,7 +103,7 @@ def train_step_speed(
 ) -> float:
     "Median images/s of forward + backward passes (the project's MSE + KL loss) on random images."
     dev, crit = next(model.parameters()).device, VAELoss()
-    s = model.cfg.image_size
+    s = model.settings.image_size
     x = torch.rand(batch_size, 3, s, s, device=dev)
     times = []
     for i in range(steps + 1):

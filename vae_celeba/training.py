@@ -259,7 +259,7 @@ class Trainer:
         self.callbacks = list(callbacks or []) + ([_AfterEpoch(on_epoch)] if on_epoch else [])
         self.device = device or resolve_device(cfg.device)
         # no VGG weights: stops here, before any work
-        self.crit = (loss or VAELoss.from_config(cfg, perceptual)).to(self.device)
+        self.crit = (loss or VAELoss.from_config(cfg.group('loss'), perceptual)).to(self.device)
         torch.manual_seed(cfg.seed)
         random.seed(cfg.seed)
         np.random.seed(cfg.seed)
@@ -312,7 +312,7 @@ def _build_model(self: Trainer):
     for note in self.plan['notes']:
         warnings.warn(note)
     self.dtype = self.plan['autocast']
-    self.model = VAE(cfg).to(self.device)
+    self.model = VAE(cfg.group('model')).to(self.device)
     self.channels_last = self.plan['channels_last']
     if self.channels_last:
         self.model.to(memory_format=torch.channels_last)
