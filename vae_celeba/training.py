@@ -958,10 +958,9 @@ def _timed_first_step(self: Trainer, xb: torch.Tensor, bar) -> dict:
 def _end_inside_epoch(self: Trainer):
     """A run that ends inside an epoch (`max_steps`, `max_minutes`): validate its final weights too, so that
     `best.pt` can be them."""
-    # deterministic noise: the run's random state is untouched
-    val = self.validate() if self.rank == 0 else {}
-    if self.rank != 0:
+    if self.rank != 0:  # validation, and all that follows from it, is rank 0's
         return
+    val = self.validate()  # deterministic noise: the run's random state is untouched
     self.out.record(
         dict(
             kind='final',
