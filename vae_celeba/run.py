@@ -214,9 +214,8 @@ def checkpoint_config(
 ) -> Config:
     """The config a checkpoint was written with. Not `strict` (to evaluate or sample): stored settings
     this version no longer has are left out, with a note; the model's own settings are always all read."""
-    model = ck.get('model_settings', {})  # format 1 has the model's settings in `config` only
-    stored = {**ck['config'], **model}
-    gone = sorted(set(stored) - {f.name for f in fields(Config)} - set(model))
+    stored = {**ck['config'], **asdict(model_settings(ck, path))}
+    gone = sorted(set(stored) - {f.name for f in fields(Config)})
     if gone and not strict:
         print(f"note: {path}: settings this version does not have were left out: {', '.join(gone)}")
         stored = {k: v for k, v in stored.items() if k not in gone}
@@ -228,11 +227,22 @@ def checkpoint_config(
         ) from None
 
 
-def model_settings(ck: dict) -> ModelSettings:
-    """The model's settings a checkpoint was written with (kept apart from format 2 on; in format 1, among the
-    run's), all a model needs to be rebuilt."""
-    stored = ck.get('model_settings') or ck['config']
-    return ModelSettings(**{f.name: stored[f.name] for f in fields(ModelSettings) if f.name in stored})
+def model_settings(
+    ck: dict,  # a loaded checkpoint
+    path='the checkpoint',  # its file, for messages
+) -> ModelSettings:
+    """The model's settings a checkpoint was written with: its own entry (format 2 on), or the same keys of
+    the run's config (format 1). One this version does not have is refused: the weights may depend on it."""
+    names = {f.name for f in fields(ModelSettings)}
+    if 'model_settings' not in ck:
+        return ModelSettings(**{k: v for k, v in ck['config'].items() if k in names})
+    unknown = sorted(set(ck['model_settings']) - names)
+    if unknown:
+        raise CheckpointError(
+            f"{path}: its model has settings this version of vae_celeba does not have ({', '.join(unknown)}):"
+            " upgrade vae_celeba to use it"
+        )
+    return ModelSettings(**ck['model_settings'])
 
 # %% ../nbs/02b_run.ipynb #46e06be7
 def model_from_checkpoint(
@@ -243,7 +253,7 @@ def model_from_checkpoint(
     """Rebuild the VAE from the config stored in a checkpoint, load its weights; returns the model (eval mode)
     and the checkpoint."""
     ck = load_checkpoint(path, device)
-    model = VAE(model_settings(ck)).to(device)
+    model = VAE(model_settings(ck, path)).to(device)
     sd = ck['model']
     if ema and ck.get('ema'):
         sd = {k.removeprefix('module.'): v for k, v in ck['ema'].items() if k.startswith('module.')}

@@ -454,8 +454,7 @@ def _watch_loss(self: Trainer, loss: float, ok: bool):
     if self.bad_in_row >= self.cfg.max_nonfinite:
         raise TrainingError(
             f"{self.bad_in_row} non-finite steps in a row at step {self.state.step}: the run diverged. Lower"
-            " lr,"
-            " set grad_clip (e.g. 100), use precision=bf16 or fp32 instead of fp16, or warm up"
+            " lr, set grad_clip (e.g. 100), use precision=bf16 or fp32 instead of fp16, or warm up"
             f" (warmup_steps); then {self._safe_restart()}"
         )
 
@@ -737,8 +736,7 @@ def _ended_already(self: Trainer, extend: bool) -> str | None:
         return None
     return (
         f"this run had already ended (by {why}, at step {self.state.step}): nothing was trained or written."
-        " To"
-        f" train on, resume with a new limit: {self.run.resume_command()} epochs={cfg.epochs + 1} (or"
+        f" To train on, resume with a new limit: {self.run.resume_command()} epochs={cfg.epochs + 1} (or"
         " max_steps=N, or max_minutes=N for another budget)"
     )
 
@@ -852,16 +850,16 @@ def _epoch_end(self: Trainer):
 def _after_step(self: Trainer, r: dict, images: int, bar):
     """Add a step to the epoch's sums, log it every `log_every` steps, write `last.pt` every
     `checkpoint_every` steps."""
-    cfg, sums = self.cfg, self.state.epoch_sums
+    cfg, s = self.cfg, self.state
+    sums = s.epoch_sums
     self._notify('after_step', r)
     self._images += images
     if not r['skipped']:  # a skipped (non-finite) step is counted in `skipped`, not averaged
         for k in self.term_names:
             sums[k] = sums.get(k, 0.0) + r[k]
         sums['steps'] = sums.get('steps', 0) + 1
-    if self.state.step % cfg.log_every == 0 or r['skipped']:
+    if s.step % cfg.log_every == 0 or r['skipped']:
         ips = self._images_per_s()
-        s = self.state
         self.out.record(dict(kind='step', step=s.step, epoch=s.epoch, **r, images_per_s=ips))
         bar.set_postfix(
             loss=f"{r['loss']:.1f}", beta=f"{r['beta']:.2f}", img_s=f'{ips:.0f}', **self._budget_left()
@@ -870,7 +868,7 @@ def _after_step(self: Trainer, r: dict, images: int, bar):
     if bar.disable and self.out.verbose and time.perf_counter() - self._said >= self.progress_every:
         self._said = time.perf_counter()
         self.out.log(self._progress_line(r))
-    if cfg.checkpoint_every and self.state.step % cfg.checkpoint_every == 0:
+    if cfg.checkpoint_every and s.step % cfg.checkpoint_every == 0:
         self.save('last.pt')
 
 # %% ../nbs/03_training.ipynb #19158561
