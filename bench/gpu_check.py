@@ -6,7 +6,9 @@ then prints:
 - images/s over the timed steps, and the first (compiling) step's seconds;
 - the peak memory torch allocated against `step_footprint`'s estimate (the hardware chapter's table), as a ratio;
 - the share of the timed steps' wall time in which the GPU ran no kernel (torch.profiler's CUDA activity): the time it
-  waited on the host (Python, the per-step copy of the loss terms, the optimizer's launches).
+  waited on the host (Python, the optimizer's launches), as trained (the loss terms read on the host at log steps
+  only) and again with them read at every step, to show what that wait costs;
+- the same steps with CUDA graphs (the model compiled in mode 'reduce-overhead'): images/s against the default's.
 Skips with one line where CUDA is absent. bench/gpu_check.sh runs it with the #| cuda notebook cells.
 
 Run: python bench/gpu_check.py [--steps 300] [key=value ...]
@@ -62,6 +64,28 @@ def main():
               f"first step {first:.1f} s (compiling)")
         print(f"peak memory allocated {peak / 2**30:.2f} GiB against the estimate {est / 2**30:.2f} GiB (ratio {peak / est:.2f})")
         busy = gpu_busy_share(tr, x, 30)
-        print(f"the GPU ran kernels {busy:.0%} of the step's wall time: it waited on the host {1 - busy:.0%}")
+        print(f"the GPU ran kernels {busy:.0%} of the step's wall time: it waited on the host {1 - busy:.0%} "
+              f"(the loss read on the host at log steps only, as trained)")
+        tr.plan['defer_reads'] = False   # the same steps, the host reading the loss at every step (a CPU's way)
+        per_step = gpu_busy_share(tr, x, 30)
+        print(f"with the loss read at every step: busy {per_step:.0%}, waiting {1 - per_step:.0%}")
+        tr.plan['defer_reads'] = True
+        cuda_graphs(tr, x, a.steps, sec)
+
+def cuda_graphs(tr, x, steps:int, sec:float):
+    "The same steps with the model compiled in mode 'reduce-overhead' (CUDA graphs): images/s against the default's."
+    import torch._dynamo
+    torch._dynamo.reset()
+    tr.net = torch.compile(tr.model, mode='reduce-overhead')
+    try:
+        for _ in range(10): tr.train_step(x)
+        torch.cuda.synchronize(); t = time.perf_counter()
+        for _ in range(steps): tr.train_step(x)
+        torch.cuda.synchronize(); graphs = time.perf_counter() - t
+    except Exception as e:   # a report, not a test: say what failed and go on
+        print(f"CUDA graphs (compile mode 'reduce-overhead'): failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}"); return
+    busy = gpu_busy_share(tr, x, 30)
+    print(f"CUDA graphs (compile mode 'reduce-overhead'): {steps * tr.cfg.batch_size / graphs:.0f} images/s "
+          f"({sec / graphs:.2f}x the default's), GPU busy {busy:.0%}")
 
 if __name__ == '__main__': sys.exit(main())

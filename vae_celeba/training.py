@@ -111,6 +111,8 @@ def device_plan(cfg: Config, device: torch.device) -> dict:
         channels_last=resolve_switch(cfg.channels_last, device, 'channels_last'),
         compile=resolve_switch(cfg.compile, device, 'compile'),
         pin_memory=cuda,
+        # a GPU: the step's values are read on the host at log steps, never waited for in the step
+        defer_reads=cuda,
         non_blocking=True,
         ddp_backend=_ddp_backend(device),
         notes=notes,
@@ -153,7 +155,7 @@ class Callback:
         "The step's loss terms, before the backward pass (may change them)."
 
     def after_step(self, trainer, row: dict):
-        "After a step, with its row of terms and diagnostics."
+        "After a step, with its row of terms and diagnostics (on a GPU read later: at the next log step)."
 
     def after_validation(self, trainer, val: dict):
         "After a validation pass, before its results are recorded or compared (may change them)."
@@ -225,7 +227,8 @@ class RunWriter:
             tqdm.write(msg)
 
     def record(self, row: dict):
-        "Append a row to `logs/history.jsonl`."
+        "Append a row to `logs/history.jsonl` (its folder made where missing: a step trained outside `fit`)."
+        self.run.logs.mkdir(parents=True, exist_ok=True)
         append_history(self.run.history, row)
 
 
@@ -290,6 +293,8 @@ class Trainer:
         # compile's step (s); a resume's advice; the fixed images and noise of the epoch grids
         self.first_step_s = self._nothing_to_do = self._fixed = self._ck_max_minutes = None
         self._last_saved_step = None  # the step of the last `last.pt` this process wrote
+        # steps whose values the host has not read yet (on a GPU, until the next log step); the last row read
+        self._pending, self._last_row = [], None
         # clocks (the run's, the epoch's, the last progress line's) and the epoch's images
         self._fit_t0 = self._t0 = self._said = self._images = 0
 
@@ -349,16 +354,17 @@ def _grad_norm(self: Trainer) -> torch.Tensor:
 
 # %% ../nbs/03_training.ipynb #e9867e2b
 @patch
-def train_step(self: Trainer, xb: torch.Tensor) -> dict:
-    "Train on one uint8 batch (B, 3, S, S); returns the loss terms and diagnostics."
+def train_step(self: Trainer, xb: torch.Tensor) -> dict | None:
+    """Train on one uint8 batch (B, 3, S, S). Returns its row of loss terms and diagnostics where the host
+    reads them now (every step on a CPU; on a GPU, at log steps, so that the GPU never waits: else None)."""
     cfg, dev = self.cfg, self.device
     self._notify('before_step', xb)
     x = to_float(xb, dev)
     if self.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    eps = latent_noise(
-        cfg.seed, self.state.step, len(xb) * self.world, cfg.latent_dim, self.rank, self.world
-    ).to(dev)
+    # made on the host (the same on every device), copied without waiting for the GPU
+    eps = latent_noise(cfg.seed, self.state.step, len(xb) * self.world, cfg.latent_dim, self.rank, self.world)
+    eps = eps.to(dev, non_blocking=True)
     beta = kl_beta(cfg, self.state.epoch, self.state.batch_in_epoch, self.steps_per_epoch)
     try:
         terms = self._loss_and_grads(x, eps, beta)
@@ -369,27 +375,85 @@ def train_step(self: Trainer, xb: torch.Tensor) -> dict:
     with record_function('vae_celeba::update'):  # clipping, AdamW and the average: one name for profiles
         self.scaler.unscale_(self.opt)
         gnorm = self._grad_norm()
-    # every tensor is a term
-    names = self.term_names = tuple(k for k, v in terms.items() if torch.is_tensor(v))
-    vals = dict(
-        zip(
-            names + ('grad_norm',),
-            torch.stack([terms[k].detach().float() for k in names] + [gnorm.float()]).tolist(),
-        )
-    )
-    # one device-to-host copy per step, not one per term
-    ok = math.isfinite(vals['loss']) and math.isfinite(vals['grad_norm'])
-    with record_function('vae_celeba::update'):
-        if ok:
-            self.scaler.step(self.opt)
-        if ok and self.ema is not None:
-            self.ema.update_parameters(self.model)
+        # every tensor is a term; the values stay on the device, with whether the step is skipped
+        names = self.term_names = tuple(k for k, v in terms.items() if torch.is_tensor(v))
+        vals = torch.stack([terms[k].detach().float() for k in names] + [gnorm.float()])
+        skip = (~(torch.isfinite(vals[names.index('loss')]) & torch.isfinite(gnorm))).float()
+        self._update(skip)
     self.scaler.update()
     self.sched.step()
-    self._watch_loss(vals['loss'], ok)
+    lr = self.sched.get_last_lr()[0]
+    self._pending.append((self.state.step, torch.cat([vals, skip[None]]), terms['beta'], lr))
     self.state.step += 1
     self.state.batch_in_epoch += 1
-    return dict(vals, beta=terms['beta'], lr=self.sched.get_last_lr()[0], skipped=not ok)
+    self._images += len(xb) * self.world  # the epoch's, for images/s
+    due = not self.plan['defer_reads'] or self.state.step % cfg.log_every == 0
+    return self._read_values()[-1] if due else None
+
+# %% ../nbs/03_training.ipynb #afadd3ba
+@patch
+def _update(self: Trainer, skip: torch.Tensor):
+    """AdamW and the weights' average, both leaving everything as it was where `skip` (0-d, on the device) is
+    1: decided on the device, so the host never waits for the step's values to decide."""
+    if self.scaler.is_enabled():  # fp16: the scaler skips a step whose gradients overflowed, as `skip` says
+        self.scaler.step(self.opt)
+    # only the fused kernels take found_inf: elsewhere (an MPS device) the host decides
+    elif not self.opt.defaults['fused']:
+        if not skip.item():
+            self.opt.step()
+    else:
+        # fused AdamW leaves the weights, its moments and its step count as they were where found_inf is 1
+        self.opt.found_inf = skip
+        self.opt.step()
+        del self.opt.found_inf
+    if self.ema is not None:
+        _average_into(self.ema, self.model, self.cfg.ema, 1 - skip)
+
+
+def _average_into(ema: AveragedModel, model: nn.Module, decay: float, keep: torch.Tensor):
+    """One step of the exponential moving average `ema` of `model`'s weights, scaled by `keep` (0-d, 0 or 1)
+    on the device: where 0, the average is left exactly as it was. The first kept step copies the weights, as
+    `AveragedModel.update_parameters` does (which reads its count on the host to decide)."""
+    avg = [t.detach() for t in [*ema.module.parameters(), *ema.module.buffers()] if t.is_floating_point()]
+    cur = [t.detach() for t in [*model.parameters(), *model.buffers()] if t.is_floating_point()]
+    # lerp by 1 is an exact copy, by 0 no change
+    w = keep * torch.where(ema.n_averaged == 0, 1.0, 1.0 - decay)
+    torch._foreach_lerp_(avg, cur, [w] * len(avg))
+    ema.n_averaged += keep.long()
+
+
+# %% ../nbs/03_training.ipynb #ef201a45
+@patch
+def _read_values(self: Trainer) -> list[dict]:
+    """Copy the values of the steps not read yet to the host (one copy for all of them) and account for each,
+    in order (`_account`); returns their rows."""
+    if not self._pending:
+        return []
+    steps, vals, betas, lrs = zip(*self._pending)
+    self._pending = []
+    rows = []
+    for step, v, beta, lr in zip(steps, torch.stack(vals).tolist(), betas, lrs):
+        rows.append(dict(zip(self.term_names + ('grad_norm',), v[:-1]), beta=beta, lr=lr, skipped=v[-1] > 0))
+        self._account(step, rows[-1])
+    return rows
+
+
+@patch
+def _account(self: Trainer, step: int, row: dict):
+    """Step `step`'s row, read: the divergence watch, the callbacks' `after_step`, the epoch's sums, and a
+    history row every `log_every` steps and for every skipped step."""
+    s = self.state
+    self._watch_loss(row['loss'], not row['skipped'], step)
+    self._notify('after_step', row)
+    if not row['skipped']:  # a skipped (non-finite) step is counted in `skipped`, not averaged
+        for k in self.term_names:
+            s.epoch_sums[k] = s.epoch_sums.get(k, 0.0) + row[k]
+        s.epoch_sums['steps'] = s.epoch_sums.get('steps', 0) + 1
+    if (step + 1) % self.cfg.log_every == 0 or row['skipped']:
+        ips = self._images_per_s()
+        self.out.record(dict(kind='step', step=step + 1, epoch=s.epoch, **row, images_per_s=ips))
+    self._last_row = row
+
 
 # %% ../nbs/03_training.ipynb #57c59ceb
 @patch
@@ -431,29 +495,30 @@ def _typical_size(losses) -> float:
 
 
 @patch
-def _watch_loss(self: Trainer, loss: float, ok: bool):
+def _watch_loss(self: Trainer, loss: float, ok: bool, step: int):
     """Note when the loss leaves its normal range (non-finite, or above the recent median by 100x the recent
-    losses' median size); count skipped steps; stop after `max_nonfinite` in a row."""
+    losses' median size); count skipped steps; stop after `max_nonfinite` in a row. `step`: the step's
+    index."""
     if ok and (
         len(self._recent) < 20 or loss - statistics.median(self._recent) <= 100 * _typical_size(self._recent)
     ):
         self._recent.append(loss)
         self.unstable_since = None
     elif self.unstable_since is None:
-        self.unstable_since = self.state.step
+        self.unstable_since = step
     if ok:
         self.bad_in_row = 0
         return
     self.state.skipped += 1
     self.bad_in_row += 1
     self.out.log(
-        f"step {self.state.step}: non-finite loss or gradient, step skipped ({self.bad_in_row} in a row,"
+        f"step {step}: non-finite loss or gradient, step skipped ({self.bad_in_row} in a row,"
         f" {self.state.skipped} in all)",
         'warning',
     )
     if self.bad_in_row >= self.cfg.max_nonfinite:
         raise TrainingError(
-            f"{self.bad_in_row} non-finite steps in a row at step {self.state.step}: the run diverged. Lower"
+            f"{self.bad_in_row} non-finite steps in a row at step {step}: the run diverged. Lower"
             " lr, set grad_clip (e.g. 100), use precision=bf16 or fp32 instead of fp16, or warm up"
             f" (warmup_steps); then {self._safe_restart()}"
         )
@@ -587,7 +652,10 @@ def weights_state(self: Trainer) -> dict:
 # %% ../nbs/03_training.ipynb #0e637d8f
 @patch
 def save(self: Trainer, *names: str):
-    "Write `checkpoints/<name>` for each name (`best.pt`: `weights_state()`), refusing non-finite weights."
+    """Write `checkpoints/<name>` for each name (`best.pt`: `weights_state()`), refusing non-finite weights;
+    the values of steps not read yet are read first (the epoch's sums and the skipped count go in the
+    file)."""
+    self._read_values()
     if not all(torch.isfinite(p).all() for p in self.model.parameters()):
         raise TrainingError(
             "the model holds non-finite weights; nothing was saved over the last good checkpoint"
@@ -808,6 +876,7 @@ def _stop_reason(self: Trainer) -> str | None:
 @patch
 def _epoch_end(self: Trainer):
     "Validate, record, checkpoint (best by the validation negative ELBO) and plot at the end of an epoch."
+    self._read_values()  # every step of the epoch in its sums
     sums, self.state.epoch_sums = self.state.epoch_sums, {}
     train_means = {k: v / max(sums.get('steps', 0), 1) for k, v in sums.items() if k != 'steps'}
     val = self.validate() if self.rank == 0 else {}
@@ -847,27 +916,22 @@ def _epoch_end(self: Trainer):
 
 # %% ../nbs/03_training.ipynb #0582ab34
 @patch
-def _after_step(self: Trainer, r: dict, images: int, bar):
-    """Add a step to the epoch's sums, log it every `log_every` steps, write `last.pt` every
-    `checkpoint_every` steps."""
+def _after_step(self: Trainer, r: dict | None, bar):
+    """Show the step's row `r` (where `train_step` read one) on the bar at log steps, or a line a while where
+    there is no bar; write `last.pt` every `checkpoint_every` steps."""
     cfg, s = self.cfg, self.state
-    sums = s.epoch_sums
-    self._notify('after_step', r)
-    self._images += images
-    if not r['skipped']:  # a skipped (non-finite) step is counted in `skipped`, not averaged
-        for k in self.term_names:
-            sums[k] = sums.get(k, 0.0) + r[k]
-        sums['steps'] = sums.get('steps', 0) + 1
-    if s.step % cfg.log_every == 0 or r['skipped']:
-        ips = self._images_per_s()
-        self.out.record(dict(kind='step', step=s.step, epoch=s.epoch, **r, images_per_s=ips))
+    if r is not None and (s.step % cfg.log_every == 0 or r['skipped']):
         bar.set_postfix(
-            loss=f"{r['loss']:.1f}", beta=f"{r['beta']:.2f}", img_s=f'{ips:.0f}', **self._budget_left()
+            loss=f"{r['loss']:.1f}",
+            beta=f"{r['beta']:.2f}",
+            img_s=f'{self._images_per_s():.0f}',
+            **self._budget_left(),
         )
-    # no bar: a line a while
+    # no bar: a line a while, from the last row read
     if bar.disable and self.out.verbose and time.perf_counter() - self._said >= self.progress_every:
         self._said = time.perf_counter()
-        self.out.log(self._progress_line(r))
+        if self._last_row is not None:
+            self.out.log(self._progress_line(self._last_row))
     if cfg.checkpoint_every and s.step % cfg.checkpoint_every == 0:
         self.save('last.pt')
 
@@ -924,7 +988,7 @@ def _run_epoch(self: Trainer):
         for xb in train:
             r = self.train_step(xb) if self.first_step_s is not None else self._timed_first_step(xb, bar)
             bar.update(1)
-            self._after_step(r, len(xb) * self.world, bar)
+            self._after_step(r, bar)
             if why := self._stop_reason():
                 break
     if self.state.batch_in_epoch >= self.steps_per_epoch and why != 'stopped':
@@ -1035,6 +1099,7 @@ def _finish(self: Trainer, why: str):
     """End the run as `why` (`_stop_reason`) says: a signal saves `last.pt`; a limit records itself, and
     validates the final weights where it fell inside an epoch; then the prior is fitted."""
     s = self.state
+    self._read_values()  # every step in the counts the run ends with
     if why == 'stopped':
         self.save('last.pt')
         self.out.log(f"stopped at step {s.step}; resume with: {self.run.resume_command()}", 'warning')
