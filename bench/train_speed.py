@@ -8,6 +8,10 @@ For `--config FILE` (default: the design's run; its perceptual loss is always of
   bf16 (no autocast casts, no norm, activation, loss or optimizer), their times summed: a step built from these
   kernels cannot beat it, whatever is fused around them;
 - the bf16 matmul ceiling of this machine;
+- the most of the better layout's bound a step can reach here: the bound's convolutions plus the update timed alone
+  (the trainer's own gradient norm, fused AdamW step and weights' average, on its real parameters: memory-bound
+  work no fusion removes), with everything else free; and with the norms too, at what they cost in the profiled
+  step (Inductor's fused GroupNorm + SiLU, NCHW);
 - a profile of `--profile-steps` steps (torch.profiler, Inductor's kernels by name), its self time grouped into
   convolutions (and Linears), norms, activations + squeeze-excitation, loss (its forward; the step names it
   `vae_celeba::loss`), optimizer + EMA + clipping (`vae_celeba::update`) and other (the loss's backward, casts,
@@ -60,6 +64,17 @@ def kernel_bound(cfg, channels_last:bool, reps:int=7) -> tuple[float, float]:
             t = time.perf_counter(); run(); times.append(time.perf_counter() - t)
         total_s += sorted(times)[reps // 2]; total_f += fc.get_total_flops()
     return total_s, total_f
+
+def update_alone(tr:Trainer, reps:int=7) -> float:
+    "Seconds of the trainer's update alone: its gradient norm, fused AdamW step and average, on random gradients."
+    for p in tr.params: p.grad = torch.randn_like(p) * 1e-3
+    skip = torch.zeros(())
+    def run(): tr._grad_norm(); tr._update(skip)
+    run()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter(); run(); times.append(time.perf_counter() - t)
+    return sorted(times)[reps // 2]
 
 def trainer_for(cfg_file:str, overrides:list[str], tmp:str) -> Trainer:
     "The config's trainer as `vae_celeba_train` builds it here, on a tiny synthetic split (the step never reads it)."
@@ -151,6 +166,10 @@ def main():
         total = sum(ms.values())
         print(f"\nprofile of {a.profile_steps} steps ({wall:.1f} ms a step under the profiler), self time a step:")
         for c, v in sorted(ms.items(), key=lambda kv: -kv[1]): print(f"  {c:20s} {v:7.1f} ms  {v / total:5.1%}")
+        conv_s, upd_s, norm_s = cfg.batch_size / bounds[best], update_alone(tr), ms.get('norms', 0.0) / 1e3
+        print(f"\nthe update alone (grad norm, fused AdamW, average; timed apart): {upd_s * 1e3:.1f} ms. A step of the {best} "
+              f"bound's convolutions and this update, all else free: at most {conv_s / (conv_s + upd_s):.0%} of the bound; "
+              f"with the norms as the step runs them ({norm_s * 1e3:.1f} ms): at most {conv_s / (conv_s + upd_s + norm_s):.0%}")
         if a.compare: compare(a.config, a.overrides, a.steps)
 
 if __name__ == '__main__': main()
