@@ -860,9 +860,12 @@ def _agreed(self: Trainer, *flags: bool) -> list[bool]:
 @patch
 def _stop_reason(self: Trainer) -> str | None:
     """Why the run stops now, or None: 'stopped' (a signal, on any rank), 'max_steps', 'max_minutes' (on any
-    rank's clock) or 'epochs'. The one place where that is decided."""
+    rank's clock; under DDP both noticed at the next log step) or 'epochs'. The one place where that is
+    decided."""
     s, cfg = self.state, self.cfg
-    stopped, out_of_time = self._agreed(self.stop_requested, self._out_of_time())
+    # under DDP agreed at log steps only (all ranks count the same steps): an all-reduce read waits on the GPU
+    due = self.world == 1 or s.step % cfg.log_every == 0
+    stopped, out_of_time = self._agreed(self.stop_requested, self._out_of_time()) if due else (False, False)
     if stopped:
         return 'stopped'
     if cfg.max_steps and s.step >= cfg.max_steps:
