@@ -377,18 +377,25 @@ def train_step(self: Trainer, xb: torch.Tensor) -> dict | None:
         gnorm = self._grad_norm()
         # every tensor is a term; the values stay on the device, with whether the step is skipped
         names = self.term_names = tuple(k for k, v in terms.items() if torch.is_tensor(v))
-        vals = torch.stack([terms[k].detach().float() for k in names] + [gnorm.float()])
-        skip = (~(torch.isfinite(vals[names.index('loss')]) & torch.isfinite(gnorm))).float()
+        skip = (~(torch.isfinite(terms['loss'].detach()) & torch.isfinite(gnorm))).float()
+        vals = torch.stack([terms[k].detach().float() for k in names] + [gnorm.float(), skip])
         self._update(skip)
     self.scaler.update()
     self.sched.step()
     lr = self.sched.get_last_lr()[0]
-    self._pending.append((self.state.step, torch.cat([vals, skip[None]]), terms['beta'], lr))
+    self._pending.append((self.state.step, vals, terms['beta'], lr))
     self.state.step += 1
     self.state.batch_in_epoch += 1
     self._images += len(xb) * self.world  # the epoch's, for images/s
-    due = not self.plan['defer_reads'] or self.state.step % cfg.log_every == 0
+    due = not self.plan['defer_reads'] or self._log_step(self.state.step)
     return self._read_values()[-1] if due else None
+
+# %% ../nbs/03_training.ipynb #313fe360
+@patch
+def _log_step(self: Trainer, steps: int) -> bool:
+    """Whether the run is at a log step after `steps` steps (every `log_every`): a history row, the bar, a
+    GPU's read of the values, DDP's agreement on stopping."""
+    return steps % self.cfg.log_every == 0
 
 # %% ../nbs/03_training.ipynb #afadd3ba
 @patch
@@ -449,7 +456,7 @@ def _account(self: Trainer, step: int, row: dict):
         for k in self.term_names:
             s.epoch_sums[k] = s.epoch_sums.get(k, 0.0) + row[k]
         s.epoch_sums['steps'] = s.epoch_sums.get('steps', 0) + 1
-    if (step + 1) % self.cfg.log_every == 0 or row['skipped']:
+    if self._log_step(step + 1) or row['skipped']:
         ips = self._images_per_s()
         self.out.record(dict(kind='step', step=step + 1, epoch=s.epoch, **row, images_per_s=ips))
     self._last_row = row
@@ -864,7 +871,7 @@ def _stop_reason(self: Trainer) -> str | None:
     decided."""
     s, cfg = self.state, self.cfg
     # under DDP agreed at log steps only (all ranks count the same steps): an all-reduce read waits on the GPU
-    due = self.world == 1 or s.step % cfg.log_every == 0
+    due = self.world == 1 or self._log_step(s.step)
     stopped, out_of_time = self._agreed(self.stop_requested, self._out_of_time()) if due else (False, False)
     if stopped:
         return 'stopped'
@@ -923,7 +930,7 @@ def _after_step(self: Trainer, r: dict | None, bar):
     """Show the step's row `r` (where `train_step` read one) on the bar at log steps, or a line a while where
     there is no bar; write `last.pt` every `checkpoint_every` steps."""
     cfg, s = self.cfg, self.state
-    if r is not None and (s.step % cfg.log_every == 0 or r['skipped']):
+    if r is not None and (self._log_step(s.step) or r['skipped']):
         bar.set_postfix(
             loss=f"{r['loss']:.1f}",
             beta=f"{r['beta']:.2f}",
